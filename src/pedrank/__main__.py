@@ -1,0 +1,5 @@
+import sys
+
+from pedrank.cli import main
+
+sys.exit(main())

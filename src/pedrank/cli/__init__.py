@@ -1,0 +1,54 @@
+"""The ``pedrank`` command line.
+
+Each sub-command lives in its own module ``pedrank.cli.<name>_cmd`` exposing
+``add_parser(subparsers)``, which registers the sub-parser and sets
+``func(args) -> int`` as its handler. Errors the user can fix are raised as
+:class:`CLIError` (or ``ValueError``) and printed as one line, exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# One line per sub-command module; order is the order shown in --help.
+_COMMANDS: tuple[str, ...] = (
+    "score",
+    "rank",
+)
+
+
+class CLIError(Exception):
+    """A user-facing error: printed as one line, exit status 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pedrank",
+        description="Rank pre-trained models by transferability (PED + LogME/SFDA/...).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in _COMMANDS:
+        importlib.import_module(f"pedrank.cli.{name}_cmd").add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (CLIError, ValueError, FileNotFoundError, KeyError) as exc:
+        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"pedrank {args.command}: error: {msg}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"pedrank {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

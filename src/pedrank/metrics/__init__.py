@@ -1,0 +1,20 @@
+"""Transferability metrics, one module each.
+
+Feature-based metrics take ``(X, y)``; source-output metrics take
+``(source_probs, y)``. All are registered by name (see
+:func:`available_metrics`) so that :func:`pedrank.score` can compose them with
+PED.
+"""
+
+from pedrank.metrics._registry import MetricSpec, available_metrics, get_metric, register
+from pedrank.metrics.logme import logme
+from pedrank.metrics.sfda import sfda
+
+__all__ = [
+    "MetricSpec",
+    "available_metrics",
+    "get_metric",
+    "register",
+    "logme",
+    "sfda",
+]
