@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -189,4 +188,3 @@ def _unpack_entry(name: str, entry: Any) -> dict[str, Any]:
 
 __all__ = ["score", "rank", "ranking_records"]
 
-_ = warnings  # warnings are raised by PED itself when a fallback is used
