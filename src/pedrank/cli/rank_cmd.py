@@ -1,0 +1,84 @@
+"""``pedrank rank DIR``: rank every model of a directory of feature files."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from pedrank.api import ranking_records, score
+from pedrank.cli import CLIError
+from pedrank.cli._common import add_metric_options, build_ped, format_records
+from pedrank.evaluation import evaluate
+from pedrank.groundtruth import load_file
+from pedrank.io import load_feature_file
+from pedrank.metrics import get_metric
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "rank", help="rank the models of a directory of feature files",
+        description="Rank models from DIR/MODEL.npz feature files; with --accuracy, compare "
+                    "the ranking with ground-truth accuracies (weighted Kendall tau, ...).")
+    p.add_argument("directory", type=Path, help="directory holding one MODEL.npz per model")
+    add_metric_options(p)
+    p.add_argument("--accuracy", type=Path, default=None,
+                   help="JSON of ground-truth accuracies: {model: acc} or "
+                        "{dataset: {model: acc}} with --dataset")
+    p.add_argument("--dataset", default=None, help="dataset key inside --accuracy")
+    p.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    p.set_defaults(func=run)
+
+
+def _accuracies(path: Path, dataset: str | None) -> dict[str, float]:
+    table = load_file(path)
+    if dataset is not None:
+        if dataset not in table:
+            raise CLIError(f"{path}: no dataset {dataset!r}; it has {', '.join(sorted(table))}")
+        return table[dataset]
+    if len(table) != 1:
+        raise CLIError(f"{path}: holds several datasets ({', '.join(sorted(table))}); "
+                       "choose one with --dataset")
+    return next(iter(table.values()))
+
+
+def run(args: argparse.Namespace) -> int:
+    spec = get_metric(args.metric)
+    if not args.directory.is_dir():
+        raise CLIError(f"{args.directory}: not a directory; pass a folder of MODEL.npz files")
+    files = sorted(args.directory.glob("*.npz"))
+    if not files:
+        raise CLIError(f"{args.directory}: no .npz feature files found")
+    acc = _accuracies(args.accuracy, args.dataset) if args.accuracy else None
+    ped = build_ped(args)
+    scores: dict[str, float] = {}
+    for f in files:
+        ff = load_feature_file(f, require_features=spec.input == "features")
+        try:
+            scores[ff.name] = score(ff.features, ff.labels, metric=spec.name,
+                                    ped=ped if ped else False, source=ff.source,
+                                    source_probs=ff.source_probs, device=args.device)
+        except ValueError as exc:
+            raise ValueError(f"{f}: {exc}") from None
+    records = ranking_records(scores)
+    columns = ["rank", "model", "score"]
+    measures = None
+    if acc is not None:
+        for r in records:
+            r["accuracy"] = acc.get(r["model"])
+        columns.append("accuracy")
+        measures = evaluate(scores, acc) if len(scores) >= 2 else None
+        if measures is None:
+            raise CLIError("comparing with accuracies needs at least 2 models")
+    label = f"{'PED+' if args.ped else ''}{spec.name}"
+    if args.format == "json":
+        print(json.dumps({"metric": label, "ranking": records, "evaluation": measures}, indent=2))
+    elif args.format == "csv":
+        print(format_records(records, columns, "csv"))
+    else:
+        print(f"{label} ranking of {len(records)} models in {args.directory}")
+        print(format_records(records, columns, "table"))
+        if measures:
+            print()
+            print("  ".join(f"{k}={v:.4f}" for k, v in measures.items()))
+    return 0

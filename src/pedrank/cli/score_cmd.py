@@ -1,0 +1,47 @@
+"""``pedrank score FEATURES.npz``: one model's score on one task."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from pedrank.api import score
+from pedrank.cli._common import add_metric_options, build_ped
+from pedrank.io import load_feature_file
+from pedrank.metrics import get_metric
+from pedrank.source import SourceStats
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("score", help="score one feature file",
+                       description="Score one model's features (a feature .npz) on its task.")
+    p.add_argument("features", type=Path, help="feature file (features, labels, ...)")
+    add_metric_options(p)
+    p.add_argument("--source", type=Path, default=None,
+                   help="source statistics .npz (mean, std) if not inside the feature file")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    spec = get_metric(args.metric)
+    ff = load_feature_file(args.features, require_features=spec.input == "features")
+    source = ff.source
+    if args.source is not None:
+        try:
+            source = SourceStats.load(args.source)
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{args.source}: cannot read source statistics ({exc})") from None
+    ped = build_ped(args)
+    try:
+        value = score(ff.features, ff.labels, metric=spec.name, ped=ped if ped else False,
+                      source=source, source_probs=ff.source_probs, device=args.device)
+    except ValueError as exc:
+        raise ValueError(f"{args.features}: {exc}") from None
+    if args.format == "json":
+        print(json.dumps({"file": str(args.features), "metric": spec.name,
+                          "ped": bool(args.ped), "score": value}))
+    else:
+        print(f"{value:.10g}")
+    return 0
