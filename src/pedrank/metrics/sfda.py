@@ -70,14 +70,14 @@ def _posterior(X: np.ndarray, enc: LabelEncoding, lam: float | None) -> tuple[np
     priors = enc.counts / N
     means = class_means(X, enc)
     Sw = _within_scatter(X, enc.codes, means)
-    if lam is None:
-        lam = max(float(np.exp(-5.0 * _largest_eigenvalue(Sw))), 1e-10)
-    Sw_shrunk = _shrink(Sw, lam)
     if not np.trace(Sw) > 0:
         raise ValueError(
             "SFDA needs within-class variation, but every class's features are constant; "
             "check that the features are not all identical within classes."
         )
+    if lam is None:
+        lam = max(float(np.exp(-5.0 * _largest_eigenvalue(Sw))), 1e-10)
+    Sw_shrunk = _shrink(Sw, lam)
     try:
         coef = linalg.cho_solve(linalg.cho_factor(Sw_shrunk), means.T).T      # C x D
     except linalg.LinAlgError:

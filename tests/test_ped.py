@@ -1,0 +1,194 @@
+"""PED dynamics: the official code's defects fixed, invariances, no mutation."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from conftest import blobs
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import pedrank
+from pedrank import PED, CoincidentClassMeansWarning, SourceFallbackWarning, SourceStats
+from pedrank.ped import ped_transform
+
+
+def _overlapping(seed=0, n=30, C=4, D=6):
+    return blobs(n_per_class=n, n_classes=C, dim=D, spread=1.0, separation=0.5, seed=seed)
+
+
+def _stats(D, seed=1):
+    rng = np.random.default_rng(seed)
+    return SourceStats.from_features(rng.normal(size=(200, D)))
+
+
+def test_labels_need_not_be_0_to_c_minus_1():
+    """Regression: the official code mis-indexes labels that are not 0..C-1."""
+    X, y = _overlapping()
+    src = _stats(X.shape[1])
+    ref = ped_transform(X, y, src)
+    names = np.array(["cat", "dog", "emu", "gnu"])[y]
+    sparse_ints = (y * 7 + 100)
+    assert ped_transform(X, names, src).features == pytest.approx(ref.features, abs=0)
+    np.testing.assert_array_equal(ped_transform(X, sparse_ints, src).features, ref.features)
+    assert ref.n_steps > 0
+
+
+def test_coincident_class_means_exert_no_push_and_warn():
+    """Regression: coincident means give NaN in the official code and switch PED off."""
+    X, y = _overlapping(C=3)
+    # Class 2 := a copy of class 0 -> identical means, overlapping balls.
+    X = np.vstack([X, X[y == 0]])
+    y = np.concatenate([y, np.full(int((y == 0).sum()), 3)])
+    src = _stats(X.shape[1])
+    with pytest.warns(CoincidentClassMeansWarning):
+        res = ped_transform(X, y, src)
+    assert np.isfinite(res.features).all()
+    assert res.n_steps > 0  # the other pairs still move
+
+
+def test_float32_input_is_computed_in_float64():
+    """Regression: float32 input must not be mixed precision."""
+    X, y = _overlapping()
+    src = _stats(X.shape[1])
+    X32 = X.astype(np.float32)
+    res32 = ped_transform(X32, y, src)
+    res64 = ped_transform(X32.astype(np.float64), y, src)
+    assert res32.features.dtype == np.float64
+    np.testing.assert_array_equal(res32.features, res64.features)
+
+
+def test_inputs_never_mutated():
+    X, y = _overlapping()
+    src = _stats(X.shape[1])
+    X0, y0, m0, s0 = X.copy(), y.copy(), src.mean.copy(), src.std.copy()
+    est = PED().fit(src)
+    est.transform(X, y)
+    ped_transform(X, y, src)
+    np.testing.assert_array_equal(X, X0)
+    np.testing.assert_array_equal(y, y0)
+    np.testing.assert_array_equal(src.mean, m0)
+    np.testing.assert_array_equal(src.std, s0)
+
+
+def test_no_overlap_leaves_features_unchanged_without_warnings():
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 20)
+    X = np.eye(3)[y] * 1000.0 + rng.normal(scale=0.01, size=(60, 3))
+    src = SourceStats(np.zeros(3), np.ones(3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = ped_transform(X, y, src)
+    assert res.n_steps == 0 and not res.moved
+    np.testing.assert_array_equal(res.features, X)
+    assert res.changes == (0.0,)
+
+
+def test_classes_translate_rigidly_and_steps_follow_exit_rule():
+    X, y = _overlapping()
+    src = _stats(X.shape[1])
+    res = ped_transform(X, y, src, exit_ratio=0.5)
+    shift = res.features - X
+    for c in np.unique(y):
+        rows = shift[y == c]
+        np.testing.assert_allclose(rows, np.broadcast_to(rows[0], rows.shape), atol=1e-12)
+    accepted = res.ratios[: res.n_steps]
+    assert all(r > 0.5 for r in accepted)
+    if res.n_steps < 6:
+        assert res.ratios[res.n_steps] <= 0.5
+
+
+def test_max_steps_zero_and_validation():
+    X, y = _overlapping()
+    src = _stats(X.shape[1])
+    assert ped_transform(X, y, src, max_steps=0).n_steps == 0
+    with pytest.raises(ValueError, match="max_steps"):
+        ped_transform(X, y, src, max_steps=-1)
+    with pytest.raises(ValueError, match="dimension"):
+        ped_transform(X, y, _stats(X.shape[1] + 1))
+
+
+def test_missing_source_is_an_error_with_instructions():
+    X, y = _overlapping()
+    with pytest.raises(ValueError, match="source statistics"):
+        ped_transform(X, y, None)
+    with pytest.raises(ValueError, match="fallback='target'"):
+        PED().transform(X, y)
+    with pytest.raises(ValueError, match="source"):
+        pedrank.score(X, y, metric="logme", ped=True)
+
+
+def test_target_fallback_is_explicit_and_warns():
+    X, y = _overlapping()
+    with pytest.warns(SourceFallbackWarning):
+        moved = PED(fallback="target").transform(X, y)
+    expected = ped_transform(X, y, SourceStats.from_features(X)).features
+    np.testing.assert_allclose(moved, expected, rtol=0, atol=0)
+
+
+def test_estimator_fit_on_features_or_stats_and_records_result():
+    X, y = _overlapping()
+    rng = np.random.default_rng(3)
+    source_X = rng.normal(size=(100, X.shape[1]))
+    a = PED(nsigma=0.3).fit(source_X).transform(X, y)
+    est = PED(nsigma=0.3).fit(SourceStats.from_features(source_X))
+    b = est.transform(X, y)
+    np.testing.assert_array_equal(a, b)
+    assert est.result_.n_steps >= 1
+    assert est.get_params()["nsigma"] == 0.3
+
+
+def test_memory_stays_on_class_means():
+    """No C x C x D array: a transform at C=300, D=512 needs far less than C*C*D floats."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    C, D, n = 300, 512, 4
+    y = np.repeat(np.arange(C), n)
+    X = rng.normal(size=(C * n, D))
+    src = SourceStats(np.zeros(D), np.ones(D))
+    tracemalloc.start()
+    ped_transform(X, y, src, max_steps=2)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 0.1 * C * C * D * 8  # the official code's pairwise array: 369 MB
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), nsigma=st.sampled_from([0.3, 0.6, 1.2]))
+def test_property_sample_order_and_label_renaming(seed, nsigma):
+    X, y = _overlapping(seed=seed, n=10, C=3, D=4)
+    src = _stats(4, seed=seed + 1)
+    res = ped_transform(X, y, src, nsigma=nsigma)
+    perm = np.random.default_rng(seed).permutation(y.size)
+    res_p = ped_transform(X[perm], y[perm], src, nsigma=nsigma)
+    np.testing.assert_allclose(res_p.features, res.features[perm], rtol=1e-12, atol=1e-12)
+    assert res_p.n_steps == res.n_steps
+    renamed = np.array([-5, 17, 3])[y]
+    res_r = ped_transform(X, renamed, src, nsigma=nsigma)
+    np.testing.assert_allclose(res_r.features, res.features, rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_property_never_mutates_and_stays_finite(seed):
+    X, y = _overlapping(seed=seed, n=8, C=3, D=5)
+    X32 = X.astype(np.float32)
+    before = X32.copy()
+    res = ped_transform(X32, y, _stats(5, seed))
+    np.testing.assert_array_equal(X32, before)
+    assert np.isfinite(res.features).all()
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), gap=st.floats(50.0, 1e4))
+def test_property_no_overlap_no_change(seed, gap):
+    rng = np.random.default_rng(seed)
+    C, D = 3, 4
+    y = np.repeat(np.arange(C), 6)
+    X = np.eye(C, D)[y] * gap + rng.uniform(-1, 1, size=(y.size, D))
+    res = ped_transform(X, y, SourceStats(np.zeros(D), np.ones(D)))
+    assert res.n_steps == 0
+    np.testing.assert_array_equal(res.features, X)
