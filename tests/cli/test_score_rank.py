@@ -1,0 +1,101 @@
+"""End-to-end CLI: `pedrank score` and `pedrank rank` on a temporary directory."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import blobs
+
+import pedrank
+from pedrank import SourceStats
+from pedrank.cli import main
+from pedrank.io import save_feature_file
+
+
+@pytest.fixture()
+def model_dir(tmp_path):
+    X, y = blobs(n_per_class=25, n_classes=3, dim=5, separation=0.8, seed=0)
+    rng = np.random.default_rng(0)
+    src = SourceStats.from_features(rng.normal(size=(80, 5)))
+    save_feature_file(tmp_path / "good.npz", X, y, src)
+    save_feature_file(tmp_path / "noisy.npz", X + rng.normal(scale=3, size=X.shape), y, src)
+    save_feature_file(tmp_path / "random.npz", rng.normal(size=X.shape), y, src)
+    (tmp_path / "acc.json").write_text(json.dumps({"good": 90, "noisy": 70, "random": 40}))
+    return tmp_path
+
+
+def test_score_prints_the_library_value(model_dir, capsys):
+    assert main(["score", str(model_dir / "good.npz"), "--metric", "logme", "--ped"]) == 0
+    out = capsys.readouterr().out.strip()
+    X = np.load(model_dir / "good.npz")["features"]
+    y = np.load(model_dir / "good.npz")["labels"]
+    src = SourceStats.load(model_dir / "good.npz")
+    assert float(out) == pytest.approx(pedrank.score(X, y, "logme", ped=True, source=src),
+                                       rel=1e-9)
+
+
+def test_rank_with_accuracy_json_and_formats(model_dir, capsys):
+    args = ["rank", str(model_dir), "--metric", "sfda", "--accuracy", str(model_dir / "acc.json")]
+    assert main([*args, "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [r["model"] for r in out["ranking"]][0] == "good"
+    assert set(out["evaluation"]) >= {"weighted_tau", "kendall_tau", "rel@1", "recall@3"}
+    assert main([*args, "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == "rank,model,score,accuracy" and len(lines) == 4
+    assert main([*args, "--ped", "--nsigma", "0.3"]) == 0
+    text = capsys.readouterr().out
+    assert "PED+sfda" in text and "weighted_tau=" in text
+
+
+@pytest.mark.parametrize(
+    "argv_tail, message",
+    [
+        (["--metric", "bogus"], "unknown metric"),
+        (["--accuracy", "missing.json"], "missing.json"),
+    ],
+)
+def test_rank_errors_are_one_line_exit_2(model_dir, capsys, argv_tail, message):
+    argv = ["rank", str(model_dir), *[a if a != "missing.json" else str(model_dir / a)
+                                      for a in argv_tail]]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "arrays, message",
+    [
+        ({"labels": np.arange(6) % 2}, "missing array 'features'"),
+        ({"features": np.ones((6, 2)), "labels": np.arange(5) % 2}, "5 labels but X has 6"),
+        ({"features": np.full((6, 2), np.nan), "labels": np.arange(6) % 2}, "NaN"),
+        ({"features": np.ones((6, 2)), "labels": np.zeros(6)}, "at least 2"),
+    ],
+)
+def test_bad_feature_files(tmp_path, capsys, arrays, message):
+    p = tmp_path / "bad.npz"
+    np.savez(p, **arrays)
+    assert main(["score", str(p)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and str(p) in err and len(err.splitlines()) == 1
+
+
+def test_ped_without_source_tells_how_to_fix(tmp_path, capsys):
+    X, y = blobs(seed=1)
+    save_feature_file(tmp_path / "m.npz", X, y)
+    assert main(["score", str(tmp_path / "m.npz"), "--ped"]) == 2
+    assert "fallback" in capsys.readouterr().err
+    with pytest.warns(pedrank.SourceFallbackWarning):
+        assert main(["score", str(tmp_path / "m.npz"), "--ped", "--ped-fallback", "target"]) == 0
+
+
+def test_empty_dir_and_console_script(tmp_path):
+    assert main(["rank", str(tmp_path)]) == 2
+    proc = subprocess.run([sys.executable, "-m", "pedrank", "rank", str(tmp_path)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "no .npz feature files" in proc.stderr and "Traceback" not in proc.stderr
