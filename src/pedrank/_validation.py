@@ -55,7 +55,9 @@ def as_float_matrix(X: Any, name: str = "X", *, copy: bool = True) -> np.ndarray
             "Reshape a single feature with X.reshape(-1, 1)."
         )
     if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(f"{name} is empty (shape {arr.shape}); pass at least one sample and feature.")
+        raise ValueError(
+            f"{name} is empty (shape {arr.shape}); pass at least one sample and feature."
+        )
     if not np.isfinite(arr).all():
         bad = int(np.count_nonzero(~np.isfinite(arr).all(axis=1)))
         raise ValueError(

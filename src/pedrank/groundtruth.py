@@ -54,7 +54,9 @@ def load(name: str) -> Table:
     """Load a shipped table by name, e.g. ``load("self_supervised")["cifar10"]["byol"]``."""
     entry = _data_dir().joinpath(f"{name}.json")
     if not entry.is_file():
-        raise ValueError(f"unknown ground-truth table {name!r}; available: {', '.join(available())}")
+        raise ValueError(
+            f"unknown ground-truth table {name!r}; available: {', '.join(available())}"
+        )
     return _parse(json.loads(entry.read_text(encoding="utf-8")), f"ground truth {name!r}")
 
 
@@ -62,7 +64,9 @@ def metadata(name: str) -> dict[str, Any]:
     """The ``_``-prefixed metadata entries of a shipped table (e.g. ``_about``)."""
     entry = _data_dir().joinpath(f"{name}.json")
     if not entry.is_file():
-        raise ValueError(f"unknown ground-truth table {name!r}; available: {', '.join(available())}")
+        raise ValueError(
+            f"unknown ground-truth table {name!r}; available: {', '.join(available())}"
+        )
     raw = json.loads(entry.read_text(encoding="utf-8"))
     return {k: v for k, v in raw.items() if str(k).startswith("_")}
 

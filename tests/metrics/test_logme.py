@@ -7,7 +7,6 @@ from hypothesis import strategies as st
 from sklearn.datasets import load_iris
 
 from pedrank.metrics import logme
-from pedrank.metrics.logme import logme_evidences
 
 
 def test_iris_published_value():

@@ -50,8 +50,11 @@ class MetricSpec:
 _REGISTRY: dict[str, MetricSpec] = {}
 
 
+MetricFunc = Callable[..., float]
+
+
 def register(name: str, *, input: MetricInput = "features", reference: str, cost: str = "",
-             supports_device: bool = False) -> Callable[[Callable[..., float]], Callable[..., float]]:
+             supports_device: bool = False) -> Callable[[MetricFunc], MetricFunc]:
     """Class-free decorator registering a metric function under ``name``."""
 
     def deco(func: Callable[..., float]) -> Callable[..., float]:
