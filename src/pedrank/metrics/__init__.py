@@ -7,7 +7,11 @@ PED.
 """
 
 from pedrank.metrics._registry import MetricSpec, available_metrics, get_metric, register
+from pedrank.metrics.etran import etran
+from pedrank.metrics.leep import leep
 from pedrank.metrics.logme import logme
+from pedrank.metrics.nce import nce
+from pedrank.metrics.ncti import ncti
 from pedrank.metrics.sfda import sfda
 
 __all__ = [
@@ -17,4 +21,8 @@ __all__ = [
     "register",
     "logme",
     "sfda",
+    "ncti",
+    "etran",
+    "leep",
+    "nce",
 ]
