@@ -39,9 +39,9 @@ from pedrank.source import DEFAULT_EPS, SourceStats
 
 SourceArg = SourceStats | tuple[Any, Any] | Literal["target"] | None
 
-# Rows of X processed at once when accumulating within-class spread: bounds the
-# temporary to _CHUNK x D floats whatever N is.
-_CHUNK = 8192
+def _row_chunk(D: int) -> int:
+    """Rows of X processed at once: bounds temporaries to ~32 MB whatever N is."""
+    return max(256, (1 << 22) // max(D, 1))
 
 
 class CoincidentClassMeansWarning(RuntimeWarning):
@@ -132,8 +132,9 @@ def _class_radii(X: np.ndarray, enc: LabelEncoding, means_x: np.ndarray,
     """
     inv = 1.0 / scale
     sq = np.empty(X.shape[0])
-    for start in range(0, X.shape[0], _CHUNK):
-        stop = min(start + _CHUNK, X.shape[0])
+    step = _row_chunk(X.shape[1])
+    for start in range(0, X.shape[0], step):
+        stop = min(start + step, X.shape[0])
         resid = X[start:stop] - means_x[enc.codes[start:stop]]
         resid *= inv
         np.einsum("ij,ij->i", resid, resid, out=sq[start:stop])
@@ -258,7 +259,10 @@ def ped_transform(
         dyn = _Dynamics(np.asarray(shift_z, dtype=np.float64), int(n_steps), list(changes))
     shift = dyn.shift_z * scale
     if dyn.n_steps > 0:
-        Xf += shift[enc.codes]
+        # In row chunks: shift[codes] for all rows at once would be another N x D array.
+        step = _row_chunk(Xf.shape[1])
+        for start in range(0, Xf.shape[0], step):
+            Xf[start:start + step] += shift[enc.codes[start:start + step]]
     first = dyn.changes[0] if dyn.changes else 0.0
     ratios = tuple(c / first if first > 0 else 0.0 for c in dyn.changes)
     return PEDResult(Xf, dyn.n_steps, tuple(dyn.changes), ratios, shift, enc.classes)

@@ -138,6 +138,13 @@ def sfda(X: Any, y: Any, *, device: str | None = None) -> float:
     C = enc.n_classes
     # Mean of the *other* classes' means, for every class.
     others = (means.sum(axis=0)[None, :] - means) / (C - 1)
-    mixed = p_true * F + (1.0 - p_true) * others[enc.codes]
+    # x <- p x + (1 - p) mbar, filled in row chunks so that no N x D temporary
+    # beyond the result itself is allocated.
+    mixed = np.empty_like(F)
+    step = _row_chunk(F.shape[1])
+    for a in range(0, N, step):
+        b = min(a + step, N)
+        np.multiply(1.0 - p_true[a:b], others[enc.codes[a:b]], out=mixed[a:b])
+        mixed[a:b] += p_true[a:b] * F[a:b]
     prob2, _ = _posterior(mixed, enc, lam)
     return float(prob2[rows, enc.codes].mean())
