@@ -58,7 +58,7 @@ def make_feature_zoo(
         for dataset in datasets:
             quality = rng.uniform(0.3, 3.0)
             directions = rng.normal(size=(n_classes, dim))
-            centres = 1.0 + quality * 0.3 * directions
+            centres = 1.0 + quality * 0.15 * directions
             X = np.abs(centres[labels] + 0.3 * rng.normal(size=(n, dim)))
             logits = rng.normal(size=(n, n_source_classes))
             logits[np.arange(n), labels % n_source_classes] += quality
