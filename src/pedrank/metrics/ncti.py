@@ -135,6 +135,8 @@ def ncti_terms(X: Any, y: Any, *, n_components: int = 64, n_shrink_components: i
         # Collinear PCA scores (N barely above C) only make the LDA rank
         # deficient; sklearn handles it, the warning is noise for a score.
         warnings.filterwarnings("ignore", message="Variables are collinear")
+        # A singleton class has a zero covariance, which the shrinkage handles.
+        warnings.filterwarnings("ignore", message="Only one sample available")
         low = lda.fit_transform(Z, codes)
         proba = lda.predict_proba(Z)
 
