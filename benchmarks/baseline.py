@@ -249,12 +249,12 @@ def _bhattacharyya(mu1, mu2, var1, var2):
     return first + second
 
 
-def gbc(X, y, gaussian_type="spherical", var_floor=1e-4, spherical_log_dims=True):
+def gbc(X, y, gaussian_type="spherical", var_floor=1e-4, spherical_log_dims=False):
     """GBC: per-class Gaussians (loop), Bhattacharyya distance per pair (double loop).
 
     ``spherical_log_dims``: in the spherical case, whether the log-variance
     terms are summed over the D dimensions (a D-dimensional isotropic Gaussian)
-    rather than counted once.
+    rather than counted once, as the reference (a scalar variance) does.
     """
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y)
@@ -297,16 +297,15 @@ def parc(X, y, n_dims=32, max_samples=15000, subsample=None, random_state=1919):
 
     X = np.asarray(X, dtype=np.float64)
     y = np.unique(np.asarray(y), return_inverse=True)[1].reshape(-1)
-    if n_dims is not None:   # the reference reduces even when D <= 32 (a rotation + rescale)
-        X = PCA(n_components=min(n_dims, *X.shape), svd_solver="randomized",
-                random_state=random_state,
-                iterated_power=1).fit_transform(X)
-    X = StandardScaler().fit_transform(X)
     if X.shape[0] > max_samples:
         if subsample is None:
             raise ValueError("pass subsample= above max_samples")
         idx = subsample(y, max_samples)
-        X, y = X[idx], y[idx]
+        X, y = X[idx], np.unique(y[idx], return_inverse=True)[1].reshape(-1)
+    if n_dims is not None:   # the reference reduces even when D <= 32 (a rotation + rescale)
+        X = PCA(n_components=min(n_dims, *X.shape), svd_solver="randomized",
+                random_state=random_state, iterated_power=1).fit_transform(X)
+    X = StandardScaler().fit_transform(X)
     onehot = np.zeros((len(y), int(y.max()) + 1))
     onehot[np.arange(len(y)), y] = 1.0
     rdm_f = 1 - np.corrcoef(X)

@@ -134,11 +134,13 @@ def _nleep_kwargs() -> dict:
 
 
 def _parc_subsample():
+    """The package's seeded stratified subsample, so both PARCs score the same rows."""
     try:
-        from pedrank.metrics import parc as mod
+        from pedrank._validation import encode_labels
+        from pedrank.metrics.parc import stratified_subsample
     except ImportError:
         return None
-    return getattr(mod, "subsample_indices", None)
+    return lambda y, n_keep: stratified_subsample(encode_labels(y), n_keep, 1919)
 
 
 def _gbc_kwargs() -> dict:
