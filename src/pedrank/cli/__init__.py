@@ -20,6 +20,7 @@ _COMMANDS: tuple[str, ...] = (
     "rank",
     "bench",
     "reproduce",
+    "metrics",
 )
 
 
