@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import blobs
+from _helpers import blobs
 
 import pedrank
 from pedrank import PED, SourceStats

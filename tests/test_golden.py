@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import GOLDEN_CASES, ped_params, rel_err
+from _helpers import GOLDEN_CASES, ped_params, rel_err
 
 import pedrank
 from pedrank.metrics import logme, sfda

@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import blobs
+from _helpers import blobs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import blobs
+from _helpers import blobs
 
 import pedrank
 from pedrank import SourceStats
