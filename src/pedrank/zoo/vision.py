@@ -110,6 +110,59 @@ def _make_lite_loader(name: str) -> Any:
     return load
 
 
+def _seq(*fns: Any) -> Any:
+    """A module applying ``fns`` (modules or (module, call) pairs) in order."""
+    import torch
+
+    class Staged(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.parts = torch.nn.ModuleList([m for m, _ in fns])
+            self._calls = [c for _, c in fns]
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            for m, call in zip(self.parts, self._calls, strict=True):
+                x = call(m, x)
+            return x
+
+    return Staged()
+
+
+def _lite_split(pooled: Any, n_blocks: int) -> tuple[Any, Any]:
+    """(frozen, trainable) halves of a loaded Lite model for partial fine-tuning.
+
+    ``trainable`` = the last ``n_blocks`` MBConv blocks + the 1x1 head conv +
+    average pooling; ``frozen(x)`` feeds it. ``trainable(frozen(x))`` equals the
+    full model's features (in eval mode).
+    """
+    net = pooled.backbone
+
+    def stem_and_blocks(m: Any, x: Any) -> Any:
+        x = m._swish(m._bn0(m._conv_stem(x)))
+        for block in m._blocks[:-n_blocks]:
+            x = block(x)
+        return x
+
+    def top(m: Any, x: Any) -> Any:
+        for block in m._blocks[-n_blocks:]:
+            x = block(x)
+        return m._swish(m._bn1(m._conv_head(x))).mean(dim=(2, 3))
+
+    # Both halves share ``net``; the caller trains only the parameters of ``trainable``.
+    import torch
+
+    class Top(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.blocks = torch.nn.ModuleList(list(net._blocks[-n_blocks:]))
+            self.head = torch.nn.ModuleList([net._conv_head, net._bn1, net._swish])
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return top(net, x)
+
+    return _seq((net, stem_and_blocks)), Top()
+
+
 for _name, (_mod, _file, _size) in _LITE.items():
     register(
         ZooEntry(
@@ -122,6 +175,7 @@ for _name, (_mod, _file, _size) in _LITE.items():
             preprocessing=_LITE_NORM.with_size(_size),
             description=f"EfficientNet-{_name.split('-')[1].capitalize()}, ImageNet-1k supervised",
             license="Apache-2.0",
+            extra={"finetune_split": _lite_split},
         )
     )
 
@@ -223,6 +277,21 @@ def _load_nude_b0() -> Any:
     return _pooled(lambda m, x: m.features(x), net)
 
 
+def _b0_split(pooled: Any, n_blocks: int) -> tuple[Any, Any]:
+    """(frozen, trainable) halves of the B0 features for partial fine-tuning.
+
+    ``trainable`` = the last ``n_blocks`` MBConv blocks + ``features[8]`` (1x1
+    head conv) + average pooling.
+    """
+    import torch
+
+    feats = pooled.backbone.features
+    blocks = [b for stage in feats[1:8] for b in stage]
+    frozen = torch.nn.Sequential(feats[0], *blocks[:-n_blocks])
+    top = torch.nn.Sequential(*blocks[-n_blocks:], feats[8])
+    return frozen, _seq((top, lambda m, x: m(x).mean(dim=(2, 3))))
+
+
 register(
     ZooEntry(
         name="nude-classifier-b0",
@@ -234,5 +303,6 @@ register(
         preprocessing=_IMAGENET,
         description="EfficientNet-B0 fine-tuned for a binary real-vs-drawn image task",
         license="MIT",
+        extra={"finetune_split": _b0_split},
     )
 )
