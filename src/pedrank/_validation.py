@@ -130,6 +130,17 @@ def check_probabilities(P: Any, name: str = "source_probs") -> np.ndarray:
     return arr
 
 
+def row_blocks(n_rows: int, n_cols: int, block_bytes: int = 1 << 25) -> list[slice]:
+    """Row slices of an ``n_rows x n_cols`` float64 array, each about ``block_bytes`` (32 MB).
+
+    Per-row work (centring by class means, mixing, shifting) done block by
+    block keeps temporaries bounded whatever N is, instead of allocating more
+    N x D arrays.
+    """
+    step = max(256, block_bytes // (8 * max(n_cols, 1)))
+    return [slice(a, min(a + step, n_rows)) for a in range(0, n_rows, step)]
+
+
 def class_sums(X: np.ndarray, enc: LabelEncoding) -> np.ndarray:
     """Per-class sums of the rows of ``X`` (C x D) in one pass, memory O(N + C*D).
 

@@ -34,15 +34,10 @@ import numpy as np
 from scipy.spatial.distance import cdist
 from sklearn.base import BaseEstimator
 
-from pedrank._validation import LabelEncoding, check_features_labels, class_means
+from pedrank._validation import LabelEncoding, check_features_labels, class_means, row_blocks
 from pedrank.source import DEFAULT_EPS, SourceStats
 
 SourceArg = SourceStats | tuple[Any, Any] | Literal["target"] | None
-
-def _row_chunk(D: int) -> int:
-    """Rows of X processed at once: bounds temporaries to ~32 MB whatever N is."""
-    return max(256, (1 << 22) // max(D, 1))
-
 
 class CoincidentClassMeansWarning(RuntimeWarning):
     """Two classes have identical means; that pair exerts no push."""
@@ -132,12 +127,10 @@ def _class_radii(X: np.ndarray, enc: LabelEncoding, means_x: np.ndarray,
     """
     inv = 1.0 / scale
     sq = np.empty(X.shape[0])
-    step = _row_chunk(X.shape[1])
-    for start in range(0, X.shape[0], step):
-        stop = min(start + step, X.shape[0])
-        resid = X[start:stop] - means_x[enc.codes[start:stop]]
+    for rows in row_blocks(*X.shape):
+        resid = X[rows] - means_x[enc.codes[rows]]
         resid *= inv
-        np.einsum("ij,ij->i", resid, resid, out=sq[start:stop])
+        np.einsum("ij,ij->i", resid, resid, out=sq[rows])
     per_class = np.bincount(enc.codes, weights=sq, minlength=enc.n_classes)
     return np.sqrt(per_class / enc.counts)
 
@@ -260,9 +253,8 @@ def ped_transform(
     shift = dyn.shift_z * scale
     if dyn.n_steps > 0:
         # In row chunks: shift[codes] for all rows at once would be another N x D array.
-        step = _row_chunk(Xf.shape[1])
-        for start in range(0, Xf.shape[0], step):
-            Xf[start:start + step] += shift[enc.codes[start:start + step]]
+        for rows in row_blocks(*Xf.shape):
+            Xf[rows] += shift[enc.codes[rows]]
     first = dyn.changes[0] if dyn.changes else 0.0
     ratios = tuple(c / first if first > 0 else 0.0 for c in dyn.changes)
     return PEDResult(Xf, dyn.n_steps, tuple(dyn.changes), ratios, shift, enc.classes)

@@ -8,15 +8,10 @@ import numpy as np
 from scipy import linalg
 from scipy.special import softmax
 
-from pedrank._validation import LabelEncoding, check_features_labels, class_means
+from pedrank._validation import LabelEncoding, check_features_labels, class_means, row_blocks
 from pedrank.metrics._registry import register
 
 _POWER_ITERATIONS = 3
-
-
-def _row_chunk(D: int) -> int:
-    # ~64 MB of float64 temporaries per chunk, whatever N is.
-    return max(1024, (1 << 23) // max(D, 1))
 
 
 def _within_scatter(X: np.ndarray, codes: np.ndarray, means: np.ndarray) -> np.ndarray:
@@ -27,9 +22,8 @@ def _within_scatter(X: np.ndarray, codes: np.ndarray, means: np.ndarray) -> np.n
     """
     N, D = X.shape
     S = np.zeros((D, D))
-    step = _row_chunk(D)
-    for a in range(0, N, step):
-        R = X[a:a + step] - means[codes[a:a + step]]
+    for rows in row_blocks(N, D, block_bytes=1 << 26):
+        R = X[rows] - means[codes[rows]]
         S += R.T @ R
     return S / N
 
@@ -130,10 +124,10 @@ def sfda(X: Any, y: Any, *, device: str | None = None) -> float:
 
         return float(torch_backend.sfda(F, enc.codes, enc.n_classes, device=device))
     N = F.shape[0]
-    rows = np.arange(N)
+    samples = np.arange(N)
     prob, lam = _posterior(F, enc, None)
     softened = softmax(prob, axis=1)
-    p_true = softened[rows, enc.codes][:, None]
+    p_true = softened[samples, enc.codes][:, None]
     means = class_means(F, enc)
     C = enc.n_classes
     # Mean of the *other* classes' means, for every class.
@@ -141,10 +135,8 @@ def sfda(X: Any, y: Any, *, device: str | None = None) -> float:
     # x <- p x + (1 - p) mbar, filled in row chunks so that no N x D temporary
     # beyond the result itself is allocated.
     mixed = np.empty_like(F)
-    step = _row_chunk(F.shape[1])
-    for a in range(0, N, step):
-        b = min(a + step, N)
-        np.multiply(1.0 - p_true[a:b], others[enc.codes[a:b]], out=mixed[a:b])
-        mixed[a:b] += p_true[a:b] * F[a:b]
+    for block in row_blocks(*F.shape):
+        np.multiply(1.0 - p_true[block], others[enc.codes[block]], out=mixed[block])
+        mixed[block] += p_true[block] * F[block]
     prob2, _ = _posterior(mixed, enc, lam)
-    return float(prob2[rows, enc.codes].mean())
+    return float(prob2[samples, enc.codes].mean())
