@@ -92,6 +92,8 @@ def _nan_at_origin(X):
     (lambda X, y: (X, np.zeros_like(y)), "at least 2"),
     (lambda X, y: (_nan_at_origin(X), y), "NaN"),
     (lambda X, y: (X[:, 0], y), "2-D"),
+    (lambda X, y: (np.ones_like(X), y), "features are constant"),
+    (lambda X, y: (np.eye(3)[y] * 5.0, y), "identical within every class"),
 ])
 def test_rejects_bad_input(make, match):
     X, y = blobs((4, 3, 3), d=3, sep=1.0, seed=5)

@@ -37,7 +37,7 @@ import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
-from pedrank._validation import check_features_labels
+from pedrank._validation import LabelEncoding, check_features_labels, class_means
 from pedrank.metrics._registry import register
 
 __all__ = ["NCTITerms", "ncti", "ncti_terms", "ncti_combine"]
@@ -89,6 +89,22 @@ def _fit_pca(X: np.ndarray, k: int) -> tuple[PCA, np.ndarray]:
     return pca, pca.fit_transform(X)
 
 
+def _check_within_class_variation(Z: np.ndarray, enc: LabelEncoding) -> None:
+    """Reject features the LDA cannot whiten: constant, or collapsed onto the class means.
+
+    Without within-class variation the LDA divides by (rounding-noise) standard
+    deviations and the SELI nuclear norm becomes an arbitrary ~1e16.
+    """
+    total = float(np.sum(Z**2))  # PCA scores are centred
+    within = float(np.sum((Z - class_means(Z, enc)[enc.codes]) ** 2))
+    if total <= 0.0 or within <= 1e-24 * total:
+        raise ValueError(
+            "ncti needs within-class variation, but the features are "
+            + ("constant" if total <= 0.0 else "identical within every class")
+            + "; such collapsed features cannot be scored by its LDA."
+        )
+
+
 def ncti_terms(X: Any, y: Any, *, n_components: int = 64, n_shrink_components: int = 32
                ) -> NCTITerms:
     """Compute the three raw NCTI terms (SELI, NCC, VC) of one model.
@@ -122,8 +138,12 @@ def ncti_terms(X: Any, y: Any, *, n_components: int = 64, n_shrink_components: i
         )
     if n_components < 1 or n_shrink_components < 1:
         raise ValueError("n_components and n_shrink_components must be positive integers.")
+    if not np.any(Xf != Xf[0]):
+        raise ValueError("ncti needs within-class variation, but the features are constant "
+                         "(every sample has the same feature vector).")
     k = int(min(n_components, n, d))
     pca, Z = _fit_pca(Xf, k)
+    _check_within_class_variation(Z, enc)
     shrink = max(float(np.exp(-pca.explained_variance_[:n_shrink_components].sum())),
                  _SHRINK_FLOOR)
     if shrink <= _SHRINK_FLOOR:
