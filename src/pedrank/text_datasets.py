@@ -40,6 +40,7 @@ __all__ = [
     "load_text_dataset",
     "read_fortune_file",
     "subsample_per_class",
+    "wordnet_glosses",
     "wordnet_supersenses",
 ]
 
@@ -234,6 +235,50 @@ def wordnet_supersenses(
                 texts.append(gloss)
                 labels.append(lex)
     return _finish(texts, labels, max_per_class, seed, min_per_class)
+
+
+def wordnet_glosses(
+    pos: Sequence[str] = ("verb", "adj"),
+    max_items: int | None = None,
+    seed: int = 0,
+    *,
+    root: str | Path = WORDNET_ROOT,
+) -> list[str]:
+    """Unlabelled WordNet glosses of other parts of speech: a generic English text sample.
+
+    Used as a stand-in for a text encoder's *source* data when PED needs source
+    feature statistics (pedrank ships no pre-training corpus): definitions of
+    verbs/adjectives/adverbs are generic English and disjoint from the noun
+    glosses of ``"wordnet-supersense"``.
+
+    Parameters
+    ----------
+    pos : sequence of {"verb", "adj", "adv", "noun"}
+        WordNet data files to read.
+    max_items : int or None
+        Seeded random subsample of this many glosses (all when ``None``).
+    seed : int
+        Seed of the subsample.
+    root : path
+        WordNet database directory.
+    """
+    texts: list[str] = []
+    for part in pos:
+        path = Path(root) / f"data.{part}"
+        if not path.is_file():
+            raise TextDatasetUnavailable(
+                f"WordNet file not found at {path}; install it with {_apt_hint(['wordnet-base'])}"
+            )
+        with path.open(encoding="utf-8", errors="replace") as fh:
+            texts.extend(
+                line.split("|", 1)[1].strip()
+                for line in fh
+                if not line.startswith(" ") and "|" in line
+            )
+    if max_items is not None and max_items < len(texts):
+        keep = np.sort(np.random.default_rng(seed).choice(len(texts), max_items, replace=False))
+        texts = [texts[i] for i in keep]
+    return texts
 
 
 # ----------------------------------------------------------------------------- fortunes
