@@ -22,7 +22,8 @@ The official classification benchmark min-max normalises ``energy`` and
 ``classification`` across the pool of candidate models and ranks by
 ``0.15 * energy + 0.85 * classification``; :func:`etran_combine` reproduces
 that. :func:`etran` scores a single model by the plain (un-normalised) sum of
-the three terms, the paper's ``T = S_en + S_cls + S_reg``.
+the three terms, ``T = S_en + S_cls + S_reg`` (the paper's additive
+combination, as in a third-party port).
 """
 
 from __future__ import annotations
@@ -216,9 +217,12 @@ def etran(X: Any, y: Any, *, weights: tuple[float, float, float] = (1.0, 1.0, 1.
     softmax. pedrank uses the LDA the paper describes (shrunk within-class
     covariance, equivalent to the generalised eigenproblem of SFDA).
     (2) The SVD regression term is not in the public code's classification
-    path; pedrank regresses the one-hot labels (a third-party port regresses
-    the integer label, which depends on how classes are numbered), keeping
-    the fewest leading directions whose energy reaches 80%.
+    path, so its details follow the description of an SVD pseudo-inverse fit
+    and a third-party port (80% spectral-energy truncation, mean squared
+    residual per target entry); pedrank regresses the one-hot labels (the
+    port regresses the integer label, which depends on how classes are
+    numbered) and keeps the fewest leading directions whose energy reaches
+    80% (the port keeps one fewer, which can be none).
 
     Cost: Gram/scatter products O(N D^2), one D x D factorisation and
     eigendecomposition O(D^3), posteriors O(N D C).
