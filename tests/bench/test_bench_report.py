@@ -1,0 +1,118 @@
+"""Report: paper-layout tables, independent check of the numbers, PNGs, missing cells."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from scipy import stats
+
+from pedrank.bench.report import PARTIAL, write_report
+from pedrank.bench.runner import run_bench
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+def finished(make_config, probe):
+    cfg = make_config()
+    run_bench(cfg, progress=False)
+    return cfg
+
+
+def test_report_files_and_plots_are_written(finished):
+    files = write_report(finished)
+    assert files.markdown.stat().st_size > 0 and files.html.stat().st_size > 0
+    names = {p.name for p in files.plots}
+    assert "ped_gain.png" in names
+    assert {f"scatter_{m}_{v}.png" for m in ("logme", "sfda", "bench_probe")
+            for v in ("none", "ped")} <= names
+    for p in files.plots:
+        assert p.parent == files.markdown.parent  # next to the report
+        data = p.read_bytes()
+        assert data[:8] == PNG_MAGIC and len(data) > 2000
+    md = files.markdown.read_text()
+    for p in files.plots:
+        assert f"]({p.name})" in md
+    html = files.html.read_text()
+    assert "<table>" in html and "<b>" in html and 'src="ped_gain.png"' in html
+    assert "None: every cell of the grid finished." in md
+
+
+def test_weighted_tau_table_matches_scipy_on_stored_scores(finished, zoo):
+    res = write_report(finished, plots=False).results
+    gt = json.loads((zoo / "groundtruth.json").read_text())
+    table = res.tables["weighted_tau"]
+    assert table.columns == ["d1", "d2"]
+    assert table.rows == [(m, v) for m in ("logme", "sfda", "bench_probe")
+                          for v in ("none", "ped")]
+    for row in table.rows:
+        for d in ("d1", "d2"):
+            sc = res.scores(*row, d)
+            models = sorted(sc)
+            expected = stats.weightedtau([sc[m] for m in models],
+                                         [gt[d][m] for m in models]).statistic
+            assert table.values[row][d] == pytest.approx(expected, abs=1e-12)
+        assert table.mean(row) == pytest.approx(
+            (table.values[row]["d1"] + table.values[row]["d2"]) / 2)
+
+
+def test_markdown_layout_bolds_the_best_of_each_column(finished):
+    files = write_report(finished, plots=False)
+    table = files.results.tables["weighted_tau"]
+    md = table.to_markdown().splitlines()
+    assert md[0] == "| | d1 | d2 | mean |"
+    labels = [ln.split("|")[1].strip() for ln in md[2:]]
+    assert labels == ["LogME", "PED+LogME", "SFDA", "PED+SFDA", "bench_probe",
+                      "PED+bench_probe"]
+    cols = ["d1", "d2", "mean"]
+    for j, col in enumerate(cols):
+        vals = {r: round(table.mean(r) if col == "mean" else table.values[r][col], 3)
+                for r in table.rows}
+        best = max(vals.values())
+        for i, r in enumerate(table.rows):
+            cell = md[2 + i].split("|")[2 + j].strip()
+            assert cell.startswith("**") == (vals[r] == best), (col, r, cell)
+    report = files.markdown.read_text()
+    for title in ("Weighted Kendall tau", "rel@1", "recall@3", "Run times"):
+        assert title in report
+
+
+def test_report_lists_failed_and_missing_cells_with_reasons(make_config, probe, zoo):
+    (zoo / "m2_d2.npz").write_bytes(b"garbage")
+    (zoo / "m3_d1.npz").unlink()
+    cfg = make_config(models=["m1", "m2", "m3"], datasets=["d1", "d2"])
+    run_bench(cfg, progress=False)
+    files = write_report(cfg, plots=False)
+    md = files.markdown.read_text()
+    assert re.search(r"m2 / d2 / PED\+LogME: failed: cannot load", md)
+    assert re.search(r"m3 / d1 / SFDA: feature file not found", md)
+    # Datasets where a model is missing get a partial marker, not a silent value.
+    assert PARTIAL in files.results.tables["weighted_tau"].to_markdown()
+    assert "missing" in files.csv.read_text()
+
+
+def test_report_of_an_interrupted_run_says_what_is_left(make_config, probe):
+    cfg = make_config()
+    n = []
+
+    def stop(res):
+        n.append(1)
+        if len(n) == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_bench(cfg, progress=False, on_cell=stop)
+    files = write_report(cfg, plots=True)
+    md = files.markdown.read_text()
+    assert md.count("was interrupted") == 36 - 3
+
+
+def test_report_without_ground_truth_still_has_scores(make_config, probe):
+    cfg = make_config(groundtruth=None)
+    run_bench(cfg, progress=False)
+    files = write_report(cfg)
+    assert files.results.tables == {}
+    assert "No ground truth" in files.markdown.read_text()
+    assert len(files.csv.read_text().splitlines()) == 1 + 36
