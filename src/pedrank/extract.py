@@ -577,8 +577,8 @@ def extract_zoo(
     entry = get_entry(name)
     pre = entry.preprocessing
     if image_size is not None:
-        if not isinstance(pre, ImagePreprocessing):
-            raise ValueError(f"zoo model {name!r} does not take images; drop image_size")
+        if not hasattr(pre, "with_size"):
+            raise ValueError(f"zoo model {name!r} has no resizable preprocessing; drop image_size")
         pre = pre.with_size(image_size)
     return _extract(
         entry.load,

@@ -21,6 +21,8 @@ _COMMANDS: tuple[str, ...] = (
     "bench",
     "reproduce",
     "metrics",
+    "extract",
+    "demo",
 )
 
 
