@@ -178,14 +178,25 @@ def _copy(param: torch.Tensor, value: np.ndarray | torch.Tensor, what: str) -> N
         param.copy_(value)
 
 
-def _find_group(root: h5py.Group, name: str) -> h5py.Group:
-    """The (unique) group called ``name`` anywhere below ``root``."""
-    hits: list[str] = []
-    root.visit(lambda path: hits.append(path) if path.rsplit("/", 1)[-1] == name else None)
-    groups = [h for h in hits if isinstance(root[h], h5py.Group)]
+def _group_index(root: h5py.Group) -> dict[str, list[h5py.Group]]:
+    """Every group below ``root`` by its last path component (one pass over the file)."""
+    index: dict[str, list[h5py.Group]] = {}
+
+    def visit(path: str, obj: h5py.HLObject) -> None:
+        if isinstance(obj, h5py.Group):
+            index.setdefault(path.rsplit("/", 1)[-1], []).append(obj)
+
+    root.visititems(visit)
+    return index
+
+
+def _find_group(index: dict[str, list[h5py.Group]], name: str) -> h5py.Group:
+    """The unique group called ``name`` in a :func:`_group_index`."""
+    groups = index.get(name, [])
     if len(groups) != 1:
-        raise ValueError(f"expected one weight group {name!r} in the .h5 file, found {groups}")
-    return root[groups[0]]
+        found = [g.name for g in groups]
+        raise ValueError(f"expected one weight group {name!r} in the .h5 file, found {found}")
+    return groups[0]
 
 
 def _load_convbn(unit: _ConvBN, conv: h5py.Group, bn: h5py.Group, name: str) -> None:
@@ -216,16 +227,16 @@ def load_mobilenetv2_h5(path: str | Path) -> KerasMobileNetV2:
         _check_head(config, path)
         weights = f["model_weights"]
         dense = [
-            g
-            for g in (weights[k] for k in weights)
-            if isinstance(g, h5py.Group) and _dense_like(g)
+            g for g in (weights[k] for k in weights) if isinstance(g, h5py.Group) and _dense_like(g)
         ]
         n_classes = None
         if dense:
             n_classes = int(_find_dataset(dense[0], "kernel").shape[1])
         model = KerasMobileNetV2(n_classes)
+        index = _group_index(weights)
         for name, unit in model.keras_names():
-            _load_convbn(unit, _find_group(weights, name), _find_group(weights, _bn_name(name)), name)
+            conv, bn = _find_group(index, name), _find_group(index, _bn_name(name))
+            _load_convbn(unit, conv, bn, name)
         if dense and model.classifier is not None:
             kernel = _find_dataset(dense[0], "kernel")[()]
             _copy(model.classifier.weight, kernel.T, "dense/kernel")
@@ -234,7 +245,8 @@ def load_mobilenetv2_h5(path: str | Path) -> KerasMobileNetV2:
 
 
 def _dense_like(group: h5py.Group) -> bool:
-    names = [n.decode() if isinstance(n, bytes) else str(n) for n in group.attrs.get("weight_names", [])]
+    raw = group.attrs.get("weight_names", [])
+    names = [n.decode() if isinstance(n, bytes) else str(n) for n in raw]
     return any(n.startswith("dense") and n.endswith("kernel") for n in names)
 
 
@@ -360,4 +372,3 @@ def _load_conv(conv: nn.Conv2d, groups: dict[str, h5py.Group], name: str) -> Non
     g = groups[name]
     _copy(conv.weight, _conv_kernel(g["0"][()]), f"{name}/kernel")
     _copy(conv.bias, g["1"][()], f"{name}/bias")
-

