@@ -157,6 +157,20 @@ def test_tf_same_pad_puts_the_odd_pixel_bottom_right() -> None:
     assert tf_same_pad(x, 1, 1) is x
 
 
+def test_h5_loaders_reject_the_wrong_file(tmp_path) -> None:
+    pytest.importorskip("torch")
+    h5py = pytest.importorskip("h5py")
+    from pedrank.zoo._keras_h5 import load_hed_h5, load_mobilenetv2_h5
+
+    path = tmp_path / "other.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("block1/layers/conv2d/vars/0", data=np.zeros((3, 3, 3, 8), np.float32))
+    with pytest.raises(ValueError, match="not a Keras full-model"):
+        load_mobilenetv2_h5(path)
+    with pytest.raises(ValueError, match="block1_conv1"):
+        load_hed_h5(path)
+
+
 def _tiny_onnx(tmp_path, opset: int):
     onnx = pytest.importorskip("onnx")
     from onnx import TensorProto, helper
