@@ -108,6 +108,16 @@ def test_registered_and_composable_with_ped_through_score():
     assert pedrank.score(X, y, metric="ncti") == pytest.approx(ncti(X, y), rel=1e-12)
 
 
+def test_ped_composition_scores_the_ped_moved_features():
+    # Close class means: PED moves these features (well-separated ones exit at step 0).
+    X, y = blobs((25, 25, 25), d=6, sep=0.5, seed=8)
+    source = pedrank.SourceStats.from_features(np.random.default_rng(9).normal(size=(300, 6)))
+    moved = pedrank.PED().fit(source).transform(X, y)
+    assert not np.allclose(moved, X)
+    assert pedrank.score(X, y, metric="ncti", ped=True, source=source) == pytest.approx(
+        ncti(moved, y), rel=1e-12)
+
+
 @settings(max_examples=15, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), sep=st.floats(0.0, 4.0))
 def test_invariant_to_sample_order_and_label_renaming(seed, sep):
