@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.mixture import GaussianMixture
+from threadpoolctl import threadpool_limits
 
 from pedrank._validation import check_features_labels, class_sums
 from pedrank.metrics._registry import register
@@ -88,7 +89,11 @@ def nleep(X: Any, y: Any, *, ratio: int = 5, variance: float = 0.8, log: bool = 
     # empirical covariance" on typical pooled CNN features.
     gmm = GaussianMixture(n_components=n_components, covariance_type="full",
                           random_state=random_state)
-    resp = gmm.fit(reduced).predict_proba(reduced)  # p(z|x), N x K
+    # EM makes one small d x d Cholesky / triangular solve per component and
+    # iteration; multithreaded BLAS only adds synchronisation to those calls
+    # (10x slower on a loaded 2-core machine), so the fit runs single-threaded.
+    with threadpool_limits(limits=1, user_api="blas"):
+        resp = gmm.fit(reduced).predict_proba(reduced)  # p(z|x), N x K
 
     joint = class_sums(resp, enc) / N  # P(y, z), C x K
     marginal = joint.sum(axis=0)  # P(z)

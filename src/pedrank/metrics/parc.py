@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import numpy as np
-from scipy.stats import spearmanr
 from sklearn.decomposition import PCA
 from sklearn.preprocessing import StandardScaler
 
@@ -45,6 +44,47 @@ def stratified_subsample(enc: LabelEncoding, n_keep: int, random_state: int | No
     rank_in_class = np.arange(n) - np.repeat(starts, counts)
     chosen = order[rank_in_class < quota[enc.codes[order]]]
     return np.sort(chosen)
+
+
+def spearman_few_levels(x: np.ndarray, levels: np.ndarray) -> float:
+    """Spearman correlation of ``x`` with a variable taking few distinct values.
+
+    Equal to ``scipy.stats.spearmanr(x, levels)`` (average ranks for ties),
+    but without the two stable argsorts of ``rankdata``, which dominate PARC's
+    run time (N = 10000 gives 5e7 pairs). ``x`` is sorted once with
+    ``np.sort``; each level's rank sum comes from a merge (``searchsorted``
+    of the sorted level subset into the sorted whole, sequential access); the
+    ranks of ``levels`` follow from its counts.
+    """
+    P = x.shape[0]
+    values = np.unique(levels)  # np.sort-based: fast, and there are few values
+    codes = np.searchsorted(values, levels)
+    counts = np.bincount(codes, minlength=values.shape[0])
+    xs = np.sort(x)
+    # Rank sums of x per level, doubled so they stay integers:
+    # 2 * average rank = (#less) + (#less or equal) + 1.
+    rank_sum2 = np.empty(values.shape[0])
+    for k in range(values.shape[0]):  # a handful of levels, not samples
+        sub = np.sort(x[codes == k])
+        lo = np.searchsorted(xs, sub, side="left")
+        hi = np.searchsorted(xs, sub, side="right")
+        rank_sum2[k] = float(lo.sum(dtype=np.int64) + hi.sum(dtype=np.int64) + sub.shape[0])
+    # Sum of squared (average) ranks of x, from its tie groups.
+    edges = np.flatnonzero(np.diff(xs)) + 1
+    starts = np.concatenate(([0], edges))
+    sizes = np.diff(np.concatenate((starts, [P])))
+    avg = starts + (sizes + 1) / 2.0
+    sum_sq_x = float(np.dot(sizes, avg * avg))
+    # Average ranks of the levels (ascending values).
+    before = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    rank_y = before + (counts + 1) / 2.0
+    mean = (P + 1) / 2.0
+    cov = float(np.dot(rank_y, rank_sum2)) / 2.0 - P * mean * mean
+    var_x = sum_sq_x - P * mean * mean
+    var_y = float(np.dot(counts, rank_y * rank_y)) - P * mean * mean
+    if var_x <= 0 or var_y <= 0:
+        return float("nan")
+    return cov / np.sqrt(var_x * var_y)
 
 
 def _upper(mat: np.ndarray) -> np.ndarray:
@@ -152,16 +192,22 @@ def parc(X: Any, y: Any, *, n_components: int = 32, max_samples: int = 15000,
     feats = PCA(n_components=k, svd_solver="randomized", random_state=random_state,
                 iterated_power=1).fit_transform(Xf)
     feats = StandardScaler().fit_transform(feats)
-    rdm_f = _upper(1.0 - np.corrcoef(feats))
+    # One N x N matrix at a time, updated in place, to bound peak memory.
+    rdm = np.corrcoef(feats)
+    np.subtract(1.0, rdm, out=rdm)
+    rdm_f = _upper(rdm)
+    del rdm
     if label_rdm == "reference":
-        rdm_y = _upper(1.0 - np.corrcoef(one_hot(enc)))
+        rdm = np.corrcoef(one_hot(enc))
+        np.subtract(1.0, rdm, out=rdm)
+        rdm_y = _upper(rdm)
+        del rdm
     else:
         # Exact: 0 for same-class pairs, 1 + 1/(C-1) otherwise; only the
-        # ordering matters to Spearman, so a boolean "different class" suffices.
+        # ordering matters to Spearman, so "different class" (0/1) suffices.
         codes = enc.codes
-        rdm_y = _upper(codes[:, None] != codes[None, :]).astype(np.float64)
-    rho = spearmanr(rdm_f, rdm_y)[0]
-    return float(100.0 * rho)
+        rdm_y = _upper(codes[:, None] != codes[None, :]).view(np.uint8)
+    return float(100.0 * spearman_few_levels(rdm_f, rdm_y))
 
 
-__all__ = ["parc", "stratified_subsample"]
+__all__ = ["parc", "spearman_few_levels", "stratified_subsample"]
