@@ -209,8 +209,11 @@ def _tables(res: BenchResults, gt: dict[str, dict[str, float]]) -> dict[str, Tab
 def _missing_lines(res: BenchResults) -> list[str]:
     last = res.runs[-1] if res.runs else None
     why_absent = "not computed yet: rerun `pedrank bench` to finish"
-    if last is not None and last["status"] in ("interrupted", "crashed", "running"):
-        why_absent = (f"not computed: run #{last['run_id']} was {last['status']}; "
+    how = {"interrupted": "was interrupted",
+           "crashed": "stopped on an error",
+           "running": "did not finish (its process died, or it is still running)"}
+    if last is not None and last["status"] in how:
+        why_absent = (f"not computed: run #{last['run_id']} {how[last['status']]}; "
                       "rerun `pedrank bench` to finish")
     lines = []
     for c in res.grid.cells:

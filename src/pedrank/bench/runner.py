@@ -11,6 +11,7 @@ commits each one in its own transaction as soon as it arrives.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -365,6 +366,9 @@ def _execute_dask(tasks: list[Task], config: BenchConfig) -> Iterator[list[CellR
         client = Client(config.scheduler, timeout="30s")
     futures = []
     try:
+        if tasks and tasks[0].blas_threads is None:
+            blas = _cluster_blas_threads(client)
+            tasks = [dataclasses.replace(t, blas_threads=blas) for t in tasks]
         futures = [client.submit(run_task, t, pure=False) for t in tasks]
         by_future = dict(zip(futures, tasks, strict=True))
         for fut in as_completed(futures):
@@ -379,6 +383,29 @@ def _execute_dask(tasks: list[Task], config: BenchConfig) -> Iterator[list[CellR
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _cluster_blas_threads(client: Any) -> int | None:
+    """BLAS threads per task so that, on every host, task threads x BLAS threads <= cores.
+
+    Several workers may share a host (e.g. ``dask worker --nworkers 4``), so the
+    host's cores are divided by the task threads of all its workers.
+    """
+    try:
+        cores = client.run(available_cores)  # {worker address: cores}
+        workers = client.scheduler_info()["workers"]
+    except Exception:  # noqa: BLE001 - fall back to per-worker defaults
+        return None
+    threads_per_host: dict[str, int] = {}
+    cores_per_host: dict[str, int] = {}
+    for addr, info in workers.items():
+        host = info.get("host", addr)
+        threads_per_host[host] = threads_per_host.get(host, 0) + int(info.get("nthreads", 1))
+        if addr in cores:
+            cores_per_host[host] = int(cores[addr])
+    limits = [max(1, cores_per_host[h] // t) for h, t in threads_per_host.items()
+              if h in cores_per_host and t > 0]
+    return min(limits) if limits else None
 
 
 def _make_tasks(cells: Iterable[Cell], blas_threads: int | None) -> list[Task]:
@@ -497,9 +524,10 @@ def _run(config: BenchConfig, store: ResultStore, progress: bool,
                         if on_cell is not None:
                             on_cell(res)
             finally:
-                close = getattr(stream, "close", None)
-                if close is not None:
-                    close()  # stops the pool / cancels Dask futures on interrupt
+                with warnings.catch_warnings():
+                    # joblib warns that it cancelled queued tasks: that is the point.
+                    warnings.simplefilter("ignore")
+                    stream.close()  # stops the pool / cancels Dask futures on interrupt
         status = "completed"
     except KeyboardInterrupt:
         status = "interrupted"
@@ -509,6 +537,5 @@ def _run(config: BenchConfig, store: ResultStore, progress: bool,
         if bar is not None:
             bar.close()
         summary.wall_seconds = time.perf_counter() - t_start
-        store.finish_run(run_id, status=status, n_computed=summary.computed,
-                         n_failed=summary.failed, wall_seconds=summary.wall_seconds)
+        store.finish_run(run_id, status=status, wall_seconds=summary.wall_seconds)
     return summary

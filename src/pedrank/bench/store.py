@@ -262,13 +262,20 @@ class ResultStore:
             )
             return int(cur.lastrowid)
 
-    def finish_run(self, run_id: int, *, status: str, n_computed: int, n_failed: int,
-                   wall_seconds: float) -> None:
+    def finish_run(self, run_id: int, *, status: str, wall_seconds: float) -> None:
+        """Close a run; its counts are taken from the cells it committed.
+
+        Counting in the store rather than in the caller keeps the run record
+        exact even when Ctrl-C lands between a commit and a counter update.
+        """
         with self._tx() as con:
+            n, failed = con.execute(
+                "SELECT count(*), coalesce(sum(status = 'failed'), 0) FROM cells "
+                "WHERE run_id=?", (run_id,)).fetchone()
             con.execute(
                 "UPDATE runs SET finished_at=?, status=?, n_computed=?, n_failed=?, "
                 "wall_seconds=? WHERE run_id=?",
-                (time.time(), status, n_computed, n_failed, wall_seconds, run_id),
+                (time.time(), status, n, failed, wall_seconds, run_id),
             )
 
     def runs(self) -> list[dict[str, Any]]:
