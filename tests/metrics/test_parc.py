@@ -124,6 +124,8 @@ def test_bad_inputs():
         parc(X, [0, 0, 0, 1, 1, 1], label_rdm="noisy")
     with pytest.raises(ValueError, match="max_samples"):
         parc(X, [0, 0, 0, 1, 1, 1], max_samples=1)
+    with pytest.raises(ValueError, match="at least 3"):
+        parc(X[:, :2], [0, 0, 0, 1, 1, 1])
 
 
 def test_does_not_mutate_input():

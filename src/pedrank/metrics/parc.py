@@ -189,6 +189,12 @@ def parc(X: Any, y: Any, *, n_components: int = 32, max_samples: int = 15000,
             "classes every pair is a different-class pair and the label RDM is constant."
         )
     k = int(min(n_components, *Xf.shape))
+    if k < 3:
+        raise ValueError(
+            f"PARC correlates rows of the PCA-reduced features, which needs at least 3 "
+            f"dimensions (got {k} = min(n_components, N, D)); with 1 the correlation is "
+            "undefined and with 2 it is always +-1."
+        )
     feats = PCA(n_components=k, svd_solver="randomized", random_state=random_state,
                 iterated_power=1).fit_transform(Xf)
     feats = StandardScaler().fit_transform(feats)
