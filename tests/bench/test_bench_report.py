@@ -116,3 +116,12 @@ def test_report_without_ground_truth_still_has_scores(make_config, probe):
     assert files.results.tables == {}
     assert "No ground truth" in files.markdown.read_text()
     assert len(files.csv.read_text().splitlines()) == 1 + 36
+
+
+def test_report_without_matplotlib_says_so(finished, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import raises ImportError
+    files = write_report(finished)
+    assert files.plots == []
+    assert "Plots skipped: matplotlib is not installed" in files.markdown.read_text()

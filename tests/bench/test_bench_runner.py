@@ -233,3 +233,13 @@ def test_relative_paths_in_config_resolve_against_its_folder(tmp_path: Path, zoo
     assert cfg.features == tmp_path / "feat"
     assert cfg.results == tmp_path / "out"
     assert cfg.groundtruth == str(tmp_path / "feat" / "groundtruth.json")
+
+
+def test_discovery_skips_source_statistics_files(tmp_path: Path):
+    from pedrank.bench.runner import discover
+
+    for name in ("simclr_v1_cifar10.npz", "simclr_v1_source.npz", "byol_dtd.npz", "notes.txt"):
+        (tmp_path / name).write_bytes(b"")
+    found = discover(tmp_path, "{model}_{dataset}.npz", "{model}_source.npz")
+    assert set(found) == {("simclr_v1", "cifar10"), ("byol", "dtd")}
+    assert ("simclr_v1", "source") in discover(tmp_path, "{model}_{dataset}.npz")

@@ -239,7 +239,7 @@ def _missing_lines(res: BenchResults) -> list[str]:
 
 
 def _timing_markdown(res: BenchResults) -> str:
-    lines = ["| | cells ok | failed | metric+PED s (total) | s / cell | PED s (total) |",
+    lines = ["| | cells ok | failed | metric s (total) | metric s / cell | PED s (total) ‡ |",
              "|---|---:|---:|---:|---:|---:|"]
     for row in res.rows:
         rs = [r for k, r in res.cells.items() if (k[2], k[3]) == row]
@@ -249,6 +249,9 @@ def _timing_markdown(res: BenchResults) -> str:
         per = f"{tot / len(ok):.3f}" if ok else "—"
         lines.append(f"| {row_label(*row)} | {len(ok)} | {len(rs) - len(ok)} | {tot:.2f} | "
                      f"{per} | {ped:.2f} |")
+    lines += ["", "‡ PED runs once per feature file and PED setting and is shared by that "
+              "file's metrics; each row counts the PED runs its cells used. Times are "
+              "per-process CPU-bound wall times inside the workers."]
     lines += ["", "| run | started (UTC) | status | executor | computed | skipped | failed |"
               " wall s |", "|---:|---|---|---|---:|---:|---:|---:|"]
     for r in res.runs:
@@ -261,10 +264,10 @@ def _timing_markdown(res: BenchResults) -> str:
 
 
 def _md_to_html_table(md: str) -> str:
-    # Only for the plain timing tables we generate ourselves (no inline markup).
-    out, rows = [], [ln for ln in md.splitlines()]
+    # Only for the plain timing tables and notes we generate ourselves (no inline markup).
+    out: list[str] = []
     block: list[str] = []
-    for ln in [*rows, ""]:
+    for ln in [*md.splitlines(), ""]:
         if ln.startswith("|"):
             block.append(ln)
             continue
@@ -276,6 +279,8 @@ def _md_to_html_table(md: str) -> str:
                        + "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>"
                                  for r in body) + "</tbody></table>")
             block = []
+        if ln.strip():
+            out.append(f"<p>{html.escape(ln)}</p>")
     return "\n".join(out)
 
 
@@ -299,13 +304,19 @@ def write_report(config: BenchConfig, out_dir: str | Path | None = None, *,
     out = Path(out_dir) if out_dir is not None else config.results
     out.mkdir(parents=True, exist_ok=True)
     pngs: list[Path] = []
+    plot_note = None
     if plots and res.tables:
-        from pedrank.bench.plots import plot_gain, plot_scatter
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            plot_note = "Plots skipped: matplotlib is not installed (pip install 'pedrank[plot]')."
+        else:
+            from pedrank.bench.plots import plot_gain, plot_scatter
 
-        pngs += plot_scatter(res, out)
-        gain = plot_gain(res, out)
-        if gain is not None:
-            pngs.append(gain)
+            pngs += plot_scatter(res, out)
+            gain = plot_gain(res, out)
+            if gain is not None:
+                pngs.append(gain)
 
     gt_name = config.groundtruth or "none"
     n_ok = sum(1 for r in res.cells.values() if r.ok)
@@ -338,6 +349,9 @@ def write_report(config: BenchConfig, out_dir: str | Path | None = None, *,
     timing = _timing_markdown(res)
     md += ["## Run times", "", timing, ""]
     html_parts += ["<h2>Run times</h2>", _md_to_html_table(timing)]
+    if plot_note:
+        md += [plot_note, ""]
+        html_parts.append(f"<p>{html.escape(plot_note)}</p>")
     if pngs:
         md += ["## Plots", ""] + [f"![{p.stem}]({p.name})" for p in pngs] + [""]
         html_parts += ["<h2>Plots</h2>"] + [

@@ -123,16 +123,28 @@ def _pattern_regex(pattern: str) -> re.Pattern[str]:
     return re.compile(rx)
 
 
-def discover(features: Path, pattern: str) -> dict[tuple[str, str], Path]:
-    """All (model, dataset) -> file pairs under ``features`` matching ``pattern``."""
+def discover(features: Path, pattern: str, source_pattern: str | None = None,
+             ) -> dict[tuple[str, str], Path]:
+    """All (model, dataset) -> file pairs under ``features`` matching ``pattern``.
+
+    Files matching ``source_pattern`` are source statistics, not cells (with
+    the default patterns ``byol_source.npz`` would otherwise read as dataset
+    ``source``).
+    """
     if not features.is_dir():
         raise FileNotFoundError(f"features directory not found: {features}")
     rx = _pattern_regex(pattern)
+    src_rx = None
+    if source_pattern is not None:
+        src_rx = re.compile(re.escape(source_pattern).replace(re.escape("{model}"), "[^/]+"))
     found: dict[tuple[str, str], Path] = {}
     for p in sorted(features.rglob("*")):
         if not p.is_file():
             continue
-        m = rx.fullmatch(p.relative_to(features).as_posix())
+        rel = p.relative_to(features).as_posix()
+        if src_rx is not None and src_rx.fullmatch(rel):
+            continue
+        m = rx.fullmatch(rel)
         if m:
             found[(m["model"], m["dataset"])] = p
     return found
@@ -158,7 +170,7 @@ def _names(config: BenchConfig, gt: dict[str, dict[str, float]] | None,
     models, datasets = config.models, config.datasets
     if models is not None and datasets is not None:
         return list(models), list(datasets)
-    found = discover(config.features, config.pattern)
+    found = discover(config.features, config.pattern, config.source_pattern)
     if gt is not None:
         # Names from the ground truth, restricted to pairs that have a file:
         # a partial feature directory benchmarks what it holds.
@@ -315,7 +327,7 @@ def _run_task(task: Task) -> list[CellResult]:
                 warnings.simplefilter("always")
                 value = score(X, y, metric=cell.metric, ped=False,
                               source_probs=ff.source_probs, **cell.metric_kwargs)
-            seconds = time.perf_counter() - t2 + ped_s
+            seconds = time.perf_counter() - t2
             msgs = caught + [f"{w.category.__name__}: {w.message}" for w in wlist]
             if not np.isfinite(value):
                 out.append(_fail(cell, f"metric returned a non-finite score ({value})",
@@ -324,7 +336,7 @@ def _run_task(task: Task) -> list[CellResult]:
                 continue
         except Exception as exc:  # noqa: BLE001
             out.append(_fail(cell, f"{cell.metric} failed: {_describe(exc)}",
-                             seconds=time.perf_counter() - t2 + ped_s, ped_seconds=ped_s,
+                             seconds=time.perf_counter() - t2, ped_seconds=ped_s,
                              load_seconds=load_s, **shape))
             continue
         out.append(CellResult(
