@@ -170,14 +170,20 @@ def main(argv: list[str] | None = None) -> int:
     models = args.models or available_models("vision")
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    failed = 0
     for m in models:
-        stats = compute_source_stats(
-            m, args.image_size, args.crops_per_image, args.seed, cache_dir=args.cache_dir
-        )
+        try:
+            stats = compute_source_stats(
+                m, args.image_size, args.crops_per_image, args.seed, cache_dir=args.cache_dir
+            )
+        except Exception as exc:  # e.g. an ONNX graph with a fixed input size: report, go on
+            print(f"{m}: skipped ({type(exc).__name__}: {str(exc).splitlines()[0]})")
+            failed += 1
+            continue
         path = out / source_stats_filename(m, args.image_size)
         stats.save(path)
         print(f"{m}: {stats.dim}-d source statistics -> {path}")
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

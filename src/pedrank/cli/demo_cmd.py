@@ -191,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
     from pedrank.extract import extract_zoo
     from pedrank.metrics import get_metric
     from pedrank.source_stats import load_source_stats
-    from pedrank.zoo import get_entry
+    from pedrank.zoo import MissingDependencyError, get_entry
 
     if args.max_samples is not None and args.max_samples < 2:
         raise CLIError("--max-samples must be at least 2")
@@ -215,17 +215,31 @@ def run(args: argparse.Namespace) -> int:
     feats: dict[str, Any] = {}
     sources: dict[str, Any] = {}
     failed: list[tuple[str, str]] = []
+    native: list[str] = []
     n_cached = 0
     for model in installed:
         entry = get_entry(model)
         size = None if entry.extra.get("fixed_input_size") else args.image_size
         try:
-            fs = extract_zoo(
-                model, ds, image_size=size, cache_dir=args.cache_dir, device=args.device,
-                batch_size=args.batch_size,
-            )  # fmt: skip
+            try:
+                fs = extract_zoo(
+                    model, ds, image_size=size, cache_dir=args.cache_dir, device=args.device,
+                    batch_size=args.batch_size,
+                )  # fmt: skip
+            except MissingDependencyError:
+                raise
+            except Exception:
+                if size is None:
+                    raise
+                # Some graphs (ONNX exports) only take their native input size: retry with it.
+                size = None
+                fs = extract_zoo(
+                    model, ds, image_size=None, cache_dir=args.cache_dir, device=args.device,
+                    batch_size=args.batch_size,
+                )  # fmt: skip
+                native.append(model)
         except Exception as exc:  # one broken model must not stop the ranking of the others
-            failed.append((model, f"{type(exc).__name__}: {exc}"))
+            failed.append((model, f"{type(exc).__name__}: {str(exc).splitlines()[0]}"))
             continue
         feats[model] = fs
         n_cached += fs.from_cache
@@ -263,6 +277,7 @@ def run(args: argparse.Namespace) -> int:
                     "weighted_tau": {f"{'ped+' if p else ''}{m}": t for (m, p), t in taus.items()},
                     "missing": dict(missing),
                     "failed": dict(failed),
+                    "native_size": native,
                     "seconds": {"extract": t_extract, "score": t_score},
                 },
                 indent=2,
@@ -304,6 +319,8 @@ def run(args: argparse.Namespace) -> int:
         f"\ntimes: extraction {t_extract:.1f} s ({n_cached}/{len(feats)} from cache), "
         f"scoring {t_score:.1f} s; cache: {args.cache_dir}"
     )
+    if native:
+        print(f"\nat their fixed native input size (not {args.image_size} px): {', '.join(native)}")
     if missing:
         print("\nnot installed (not ranked):")
         for n, hint in missing:
