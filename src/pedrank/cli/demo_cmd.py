@@ -215,31 +215,29 @@ def run(args: argparse.Namespace) -> int:
     feats: dict[str, Any] = {}
     sources: dict[str, Any] = {}
     failed: list[tuple[str, str]] = []
-    native: list[str] = []
     n_cached = 0
     for model in installed:
         entry = get_entry(model)
         size = None if entry.extra.get("fixed_input_size") else args.image_size
         try:
-            try:
-                fs = extract_zoo(
-                    model, ds, image_size=size, cache_dir=args.cache_dir, device=args.device,
-                    batch_size=args.batch_size,
-                )  # fmt: skip
-            except MissingDependencyError:
-                raise
-            except Exception:
-                if size is None:
-                    raise
-                # Some graphs (ONNX exports) only take their native input size: retry with it.
-                size = None
-                fs = extract_zoo(
-                    model, ds, image_size=None, cache_dir=args.cache_dir, device=args.device,
-                    batch_size=args.batch_size,
-                )  # fmt: skip
-                native.append(model)
+            fs = extract_zoo(
+                model, ds, image_size=size, cache_dir=args.cache_dir, device=args.device,
+                batch_size=args.batch_size,
+            )  # fmt: skip
+        except MissingDependencyError:
+            raise
         except Exception as exc:  # one broken model must not stop the ranking of the others
-            failed.append((model, f"{type(exc).__name__}: {str(exc).splitlines()[0]}"))
+            native = getattr(entry.preprocessing, "size", None)
+            if size is not None and native is not None and native != size:
+                # Typically an ONNX graph with a fixed input size. Not retried at the native
+                # size automatically: that can cost minutes per model on a CPU.
+                why = (
+                    f"does not run at {size} px (native input {native} px; "
+                    f"try --image-size {native})"
+                )
+            else:
+                why = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            failed.append((model, why))
             continue
         feats[model] = fs
         n_cached += fs.from_cache
@@ -277,7 +275,6 @@ def run(args: argparse.Namespace) -> int:
                     "weighted_tau": {f"{'ped+' if p else ''}{m}": t for (m, p), t in taus.items()},
                     "missing": dict(missing),
                     "failed": dict(failed),
-                    "native_size": native,
                     "seconds": {"extract": t_extract, "score": t_score},
                 },
                 indent=2,
@@ -319,8 +316,6 @@ def run(args: argparse.Namespace) -> int:
         f"\ntimes: extraction {t_extract:.1f} s ({n_cached}/{len(feats)} from cache), "
         f"scoring {t_score:.1f} s; cache: {args.cache_dir}"
     )
-    if native:
-        print(f"\nat their fixed native input size (not {args.image_size} px): {', '.join(native)}")
     if missing:
         print("\nnot installed (not ranked):")
         for n, hint in missing:
