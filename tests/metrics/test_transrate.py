@@ -50,11 +50,14 @@ def test_separated_beats_identical():
     assert transrate(noise + 6.0 * np.eye(3, 5)[y], y) > transrate(noise, y)
 
 
-def test_rotation_invariance():
+@pytest.mark.parametrize("N, D", [(60, 8), (20, 60)])
+def test_rotation_invariance(N, D):
+    """Also for N < D, where the centred features have a null direction whose
+    rounding noise, scaled by D / (N eps^2) ~ 3e8, must not leak into the score."""
     rng = np.random.default_rng(2)
-    y = rng.integers(0, 3, size=60)
-    X = rng.normal(size=(60, 8)) + y[:, None]
-    Q, _ = np.linalg.qr(rng.normal(size=(8, 8)))
+    y = np.arange(N) % 3
+    X = 10 * rng.normal(size=(N, D)) + y[:, None]
+    Q, _ = np.linalg.qr(rng.normal(size=(D, D)))
     assert transrate(X @ Q, y) == pytest.approx(transrate(X, y), rel=1e-8)
 
 

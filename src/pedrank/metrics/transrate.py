@@ -14,10 +14,10 @@ def coding_rate(Z: np.ndarray, eps: float) -> float:
     """``R(Z, eps) = 1/2 logdet(I + D / (n eps^2) Z^T Z)`` for the n rows of ``Z``.
 
     ``logdet(I_D + a Z^T Z) = logdet(I_n + a Z Z^T)`` (Sylvester), so the
-    smaller of the two Gram matrices is factorised: O(n D min(n, D) +
-    min(n, D)^3). ``I + a G`` is symmetric positive definite with eigenvalues
-    >= 1, so a Cholesky factorisation is stable even for the large scale
-    ``a`` that a small ``eps`` gives.
+    smaller of the two Gram matrices is decomposed: O(n D min(n, D) +
+    min(n, D)^3). Working with the eigenvalues of ``G`` (and ``log1p``)
+    rather than a factorisation of ``I + a G`` keeps null directions exact
+    (see the comment below).
 
     Parameters
     ----------
@@ -29,10 +29,15 @@ def coding_rate(Z: np.ndarray, eps: float) -> float:
     n, D = Z.shape
     a = D / (n * eps * eps)
     G = Z @ Z.T if n < D else Z.T @ Z
-    G *= a
-    G.flat[:: G.shape[0] + 1] += 1.0
-    L = np.linalg.cholesky(G)
-    return float(np.log(np.diagonal(L)).sum())  # 1/2 logdet = sum log diag(L)
+    lam = np.linalg.eigvalsh(G)
+    # The scale ``a`` is huge for small eps (1e8 * D / n at eps = 1e-4), so
+    # rounding noise in a null direction of G (the centring direction when
+    # N <= D, or a constant feature) would otherwise contribute log(1 + a *
+    # noise), neither 0 nor stable. Eigenvalues below the numerical-rank
+    # threshold (as in numpy.linalg.matrix_rank) are set to exactly 0.
+    cutoff = lam[-1] * max(G.shape) * np.finfo(np.float64).eps if lam.size else 0.0
+    lam = np.where(lam > cutoff, lam, 0.0)
+    return float(0.5 * np.log1p(a * lam).sum())
 
 
 @register(
