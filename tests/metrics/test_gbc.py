@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import importlib
 import math
 
 import numpy as np
 import pytest
 
-import pedrank.metrics.gbc as gbc_module
 from pedrank.metrics.gbc import gbc
+
+# The package re-exports the function under the module's name, so
+# ``import pedrank.metrics.gbc as m`` would give the function: fetch the module.
+gbc_module = importlib.import_module("pedrank.metrics.gbc")
 
 
 def _gbc_by_pairs(X, y, gaussian_type):
