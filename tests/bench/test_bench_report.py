@@ -6,6 +6,8 @@ import json
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from pedrank.bench.report import PARTIAL, write_report
@@ -125,3 +127,32 @@ def test_report_without_matplotlib_says_so(finished, monkeypatch):
     files = write_report(finished)
     assert files.plots == []
     assert "Plots skipped: matplotlib is not installed" in files.markdown.read_text()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.floats(-1, 1), st.floats(-1, 1)), min_size=1, max_size=6),
+       st.randoms(use_true_random=False))
+def test_bold_marks_the_column_best_whatever_the_row_order(vals, rnd):
+    from pedrank.bench.report import Table
+
+    rows = [(f"m{i}", "none") for i in range(len(vals))]
+    values = {r: {"a": v[0], "b": v[1]} for r, v in zip(rows, vals, strict=True)}
+
+    def bold_sets(order):
+        table = Table("t", order, ["a", "b"], values)
+        out = {c: set() for c in ("a", "b", "mean")}
+        for (label, texts) in table.cells():
+            for c, (_, is_bold) in zip(("a", "b", "mean"), texts, strict=True):
+                if is_bold:
+                    out[c].add(label)
+        return out
+
+    got = bold_sets(rows)
+    shuffled = list(rows)
+    rnd.shuffle(shuffled)
+    assert bold_sets(shuffled) == got
+    for j, c in enumerate(("a", "b")):
+        best = max(round(v[j], 3) for v in vals)
+        assert got[c] == {r[0] for r, v in zip(rows, vals, strict=True) if round(v[j], 3) == best}
+    means = {r[0]: round((v[0] + v[1]) / 2, 3) for r, v in zip(rows, vals, strict=True)}
+    assert got["mean"] == {m for m, v in means.items() if v == max(means.values())}

@@ -28,6 +28,11 @@ A configuration is read from a TOML (stdlib :mod:`tomllib`) or YAML (optional
 
     [metric_kwargs.gbc]                   # extra keyword arguments per metric
     ...
+
+    [extract]                             # optional: extract missing feature files
+    max_samples = 1500                    # from the model zoo (see bench.extraction)
+    image_size = 64
+    cache_dir = "~/.cache/pedrank"
 """
 
 from __future__ import annotations
@@ -111,6 +116,7 @@ class BenchConfig:
     blas_threads: int | None = None
     retry_failed: bool = False
     title: str = "pedrank benchmark"
+    extract: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.features is not None:
@@ -222,6 +228,15 @@ def config_from_mapping(data: Mapping[str, Any], base_dir: str | os.PathLike[str
             s = str(value)
             looks_like_path = s.endswith(".json") or os.sep in s or "/" in s
             kw[key] = str(resolve(s)) if looks_like_path else s
+        elif key == "extract":
+            if not isinstance(value, Mapping):
+                raise ValueError("'extract' must be a table: [extract] max_samples = ...")
+            from pedrank.bench.extraction import check_extract_options
+
+            ext = check_extract_options(value)
+            if "cache_dir" in ext:
+                ext["cache_dir"] = str(resolve(ext["cache_dir"]))
+            kw[key] = ext
         elif key == "metric_kwargs":
             if not isinstance(value, Mapping):
                 raise ValueError("'metric_kwargs' must be a table of tables: [metric_kwargs.NAME]")

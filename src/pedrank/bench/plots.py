@@ -59,7 +59,7 @@ def plot_scatter(res: BenchResults, out: Path) -> list[Path]:
             ax.set_title(f"{d}   τw = {t:.3f}" if t is not None else f"{d}   τw = n/a",
                          fontsize=10)
             ax.set_xlabel("score", fontsize=8)
-            ax.set_ylabel("fine-tuning accuracy", fontsize=8)
+            ax.set_ylabel("ground-truth accuracy", fontsize=8)
             ax.tick_params(labelsize=7)
             if not sc:
                 ax.text(0.5, 0.5, "no results", ha="center", va="center",

@@ -152,7 +152,7 @@ def _evaluators() -> dict[str, tuple[str, Callable[[Mapping[str, float], Mapping
     from pedrank import evaluation
 
     return {
-        "weighted_tau": ("Weighted Kendall tau (τw) between scores and fine-tuning accuracy",
+        "weighted_tau": ("Weighted Kendall tau (τw) between scores and ground-truth accuracy",
                          evaluation.weighted_tau),
         "rel@1": ("rel@1: best accuracy among the top-1 scored model / best accuracy",
                   lambda s, a: evaluation.rel_at_k(s, a, 1)),

@@ -488,8 +488,12 @@ def run_bench(config: BenchConfig, *, progress: bool = True,
 
 def _run(config: BenchConfig, store: ResultStore, progress: bool,
          on_cell: Callable[[CellResult], None] | None) -> RunSummary:
+    from pedrank.bench.extraction import ensure_features
+
     t_start = time.perf_counter()
-    grid = plan_grid(config, store)
+    gt = load_groundtruth(config.groundtruth)
+    ensure_features(config, gt, verbose=progress)
+    grid = plan_grid(config, store, gt)
     runnable = grid.runnable
     stored = store.get(c.key for c in runnable if c.key)
     pending = []
