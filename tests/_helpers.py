@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+
+GOLDEN = Path(__file__).resolve().parents[1].parent / "shared" / "golden" / "public.npz"
 
 GOLDEN_CASES = ("small", "medium", "singleton", "nsigma03", "big_step", "wide")
 

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
-
-GOLDEN = Path(__file__).resolve().parents[1].parent / "shared" / "golden" / "public.npz"
+from _helpers import GOLDEN
 
 
 @pytest.fixture(scope="session")
