@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         map(shlex.quote, argv or sys.argv[1:])
     )
     common = (
-        f"Measured by `{cmd.strip()}` (pedrank.transfer). Each dataset: class-stratified subset of "
+        "Measured with pedrank.transfer. Each dataset: class-stratified subset of "
         f"at most {args.max_samples} images (seed {args.seed}; fashion-mnist = its test split), "
         f"stratified train/test split with test_size={args.test_size} (seed {args.seed}), "
         f"inputs resized to {args.image_size}x{args.image_size} px (grey replicated to RGB, "
@@ -89,11 +89,21 @@ def main(argv: list[str] | None = None) -> int:
     }
     out = Path(args.out_dir)
     tables = {}
+    kinds = ("linear_probe",) if args.no_finetune else ("linear_probe", "finetune")
+    run = (
+        f"`{cmd.strip()}` (models: {', '.join(args.models)}; datasets: {', '.join(args.datasets)})"
+    )
     for kind in ("linear_probe", "finetune"):
         path = out / f"zoo_vision_{kind}.json"
         old = json.loads(path.read_text()) if path.exists() else {}
-        old["_about"] = about[kind]
         old.setdefault("_details", {})
+        if kind in kinds:
+            # Several runs (e.g. more models later) may fill one table: keep every command.
+            runs = old.get("_runs", [])
+            if run not in runs:
+                runs.append(run)
+            old["_runs"] = runs
+            old["_about"] = about[kind] + " Produced by: " + "; ".join(runs) + "."
         tables[kind] = (path, old)
 
     # Phase 1 (cheap): features + linear probe everywhere; phase 2: fine-tuning.
