@@ -243,3 +243,25 @@ def test_discovery_skips_source_statistics_files(tmp_path: Path):
     found = discover(tmp_path, "{model}_{dataset}.npz", "{model}_source.npz")
     assert set(found) == {("simclr_v1", "cifar10"), ("byol", "dtd")}
     assert ("simclr_v1", "source") in discover(tmp_path, "{model}_{dataset}.npz")
+
+
+def test_separate_source_file_change_recomputes_only_ped_cells(tmp_path: Path):
+    from pedrank.bench.config import BenchConfig
+    from pedrank.io import save_feature_file
+    from pedrank.source import SourceStats
+
+    rng = np.random.default_rng(3)
+    feat = tmp_path / "feat"
+    for m in ("a", "b"):
+        for d in ("x", "y"):
+            y = np.repeat([0, 1, 2], 10)
+            X = np.abs(rng.normal(1, 0.3, (30, 4))) + y[:, None] * 0.1
+            save_feature_file(feat / f"{m}_{d}.npz", X, y)
+        SourceStats(np.ones(4), np.full(4, 0.4)).save(feat / f"{m}_source.npz")
+    cfg = BenchConfig(features=feat, source_pattern="{model}_source.npz", metrics=["logme", "sfda"],
+                      results=tmp_path / "res", blas_threads=1)
+    s1 = run_bench(cfg, progress=False)
+    assert (s1.n_cells, s1.computed, s1.failed) == (16, 16, 0)  # the source files are no cells
+    SourceStats(np.ones(4), np.full(4, 0.2)).save(feat / "a_source.npz")
+    s2 = run_bench(cfg, progress=False)
+    assert (s2.computed, s2.skipped) == (2 * 2, 12)  # model a: 2 datasets x 2 metrics, PED only

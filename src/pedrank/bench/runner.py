@@ -202,7 +202,9 @@ def plan_grid(config: BenchConfig, store: ResultStore,
     if gt is None:
         gt = load_groundtruth(config.groundtruth)
     models, datasets = _names(config, gt)
-    specs = [get_metric(m) for m in config.metrics]
+    specs = list({s.name: s for s in (get_metric(m) for m in config.metrics)}.values())
+    # Metric kwargs may be keyed by an alias ("n_leep"): key them by registry name.
+    kwargs_of = {get_metric(k).name: dict(v) for k, v in config.metric_kwargs.items()}
     variants = [(BASELINE, None) if v is None else (v.name, v.resolved_params())
                 for v in config.variants]
     cells: list[Cell] = []
@@ -213,18 +215,22 @@ def plan_grid(config: BenchConfig, store: ResultStore,
         for dataset in datasets:
             path = config.features / config.pattern.format(model=model, dataset=dataset)
             missing = None
-            input_hash = None
+            feat_hash = src_hash = None
             if not path.is_file():
                 missing = f"feature file not found: {path}"
             else:
-                input_hash = store.file_hash(path)
+                feat_hash = store.file_hash(path)
                 if src is not None and src.is_file():
-                    input_hash = f"{input_hash}+{store.file_hash(src)}"
+                    src_hash = store.file_hash(src)
             for vname, params in variants:
+                # A separate source-statistics file only matters to PED cells.
+                input_hash = feat_hash
+                if feat_hash is not None and params is not None and src_hash is not None:
+                    input_hash = f"{feat_hash}+{src_hash}"
                 for spec in specs:
                     if params is not None and not spec.ped_composable:
                         continue  # PED moves features; this metric reads source outputs
-                    kwargs = dict(config.metric_kwargs.get(spec.name, {}))
+                    kwargs = kwargs_of.get(spec.name, {})
                     key = None
                     if input_hash is not None:
                         key = cell_key(schema=SCHEMA_VERSION, model=model, dataset=dataset,
