@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import html
 import math
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -284,6 +285,11 @@ def _md_to_html_table(md: str) -> str:
     return "\n".join(out)
 
 
+def _inline(text: str) -> str:
+    """Escape for HTML, rendering our Markdown `code` spans."""
+    return re.sub(r"`([^`]*)`", r"<code>\1</code>", html.escape(text))
+
+
 @dataclass
 class ReportFiles:
     markdown: Path
@@ -331,11 +337,15 @@ def write_report(config: BenchConfig, out_dir: str | Path | None = None, *,
     if ped_lines:
         head += ["PED settings:", "", *ped_lines, ""]
     md = list(head)
-    html_parts = [f"<h1>{html.escape(config.title)}</h1>",
-                  "<p>" + html.escape(" ".join(head[2:3])) + "</p>"]
+    html_parts = [f"<h1>{html.escape(config.title)}</h1>", f"<p>{_inline(head[2])}</p>"]
+    if ped_lines:
+        html_parts.append("<p>PED settings:</p><ul>" + "".join(
+            f"<li>{_inline(ln[2:])}</li>" for ln in ped_lines) + "</ul>")
     if not res.tables:
-        md += ["No ground truth given (`groundtruth = ...`): only the raw scores are in "
-               "`cells.csv`.", ""]
+        msg = ("No ground truth given (`groundtruth = ...`): only the raw scores are in "
+               "`cells.csv`.")
+        md += [msg, ""]
+        html_parts.append(f"<p>{_inline(msg)}</p>")
     for table in res.tables.values():
         md += [f"## {table.title}", "", table.to_markdown(), ""]
         html_parts += [f"<h2>{html.escape(table.title)}</h2>", table.to_html()]
