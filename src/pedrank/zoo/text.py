@@ -464,6 +464,9 @@ def _onnx_encoder(
     threads = os.environ.get("PEDRANK_ONNX_THREADS")
     if threads:
         opts.intra_op_num_threads = int(threads)
+    # Busy-waiting worker threads only pay off on an idle machine; on a shared CPU
+    # they burn the time slices the other threads need.
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     # The token-level hidden states: the graph's float output of rank 3.
     hidden = next(
