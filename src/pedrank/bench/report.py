@@ -25,6 +25,7 @@ from pedrank.bench.runner import Grid, load_groundtruth, plan_grid
 from pedrank.bench.store import CellResult, ResultStore
 
 PARTIAL = "†"
+MAX_MISSING_LINES = 300  # a huge partial grid lists the rest in cells.csv
 
 DISPLAY_NAMES = {
     "logme": "LogME", "sfda": "SFDA", "gbc": "GBC", "nleep": "N-LEEP", "parc": "PARC",
@@ -370,8 +371,12 @@ def write_report(config: BenchConfig, out_dir: str | Path | None = None, *,
     md += ["## Missing cells", ""]
     html_parts.append("<h2>Missing cells</h2>")
     if res.missing:
-        md += [f"- {ln}" for ln in res.missing]
-        html_parts.append("<ul>" + "".join(f"<li>{html.escape(ln)}</li>" for ln in res.missing)
+        shown = res.missing[:MAX_MISSING_LINES]
+        if len(res.missing) > len(shown):
+            shown = [*shown, f"... and {len(res.missing) - len(shown)} more: every cell's "
+                             "status and error is in cells.csv"]
+        md += [f"- {ln}" for ln in shown]
+        html_parts.append("<ul>" + "".join(f"<li>{html.escape(ln)}</li>" for ln in shown)
                           + "</ul>")
     else:
         md.append("None: every cell of the grid finished.")
