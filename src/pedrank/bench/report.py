@@ -158,7 +158,7 @@ def _evaluators() -> dict[str, tuple[str, Callable[[Mapping[str, float], Mapping
                          evaluation.weighted_tau),
         "rel@1": ("rel@1: best accuracy among the top-1 scored model / best accuracy",
                   lambda s, a: evaluation.rel_at_k(s, a, 1)),
-        "recall@3": ("recall@3: the best model is among the 3 top-scored ones",
+        "recall@3": ("recall@3: the top-scored model is among the 3 most accurate ones",
                      lambda s, a: evaluation.recall_at_k(s, a, 3)),
     }
 
