@@ -424,6 +424,10 @@ def main() -> None:
                    help="per-function caps, e.g. nleep=90 (applies to baseline and pedrank)")
     p.add_argument("--device", default=None, help="pedrank device (torch back end)")
     p.add_argument("--no-baseline", action="store_true")
+    p.add_argument("--json", default=None, help="also save the raw measurements here")
+    p.add_argument("--baseline-from", default=None,
+                   help="reuse the baseline measurements of an earlier --json file (e.g. to "
+                        "time a patched pedrank, PYTHONPATH=patched/src, against them)")
     p.add_argument("--check-size", default="2000x128x20",
                    help="size of the in-process agreement check ('' to skip)")
     p.add_argument("--growth", action="store_true", help="also run the N/D/C growth sweep")
@@ -437,6 +441,10 @@ def main() -> None:
     global THREADS
     THREADS = args.threads
     funcs = [f for f in args.only.split(",") if f]
+    reused = {}
+    if args.baseline_from:
+        for row in json.loads(Path(args.baseline_from).read_text()):
+            reused[(row["size"], row["func"])] = row["baseline"]
     func_caps = {k: float(v) for k, v in
                  (item.split("=") for item in args.func_cap.split(",") if item)}
     unknown = set(funcs) - set(FUNCS)
@@ -444,9 +452,14 @@ def main() -> None:
         p.error(f"unknown functions {sorted(unknown)}; choose from {FUNCS}")
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     cmd = "python3 " + " ".join([os.path.relpath(__file__)] + sys.argv[1:])
+    if os.environ.get("PYTHONPATH"):
+        cmd = f"PYTHONPATH={os.environ['PYTHONPATH']} {cmd}"
     report = ["# pedrank benchmark results\n",
               f"Command: `{cmd}`  \nStarted {started}.  \nMachine: {machine_info()}.\n",
-              f"BLAS/OpenMP threads per worker: {args.threads}.\n",
+              f"BLAS/OpenMP threads per worker: {args.threads}. pedrank imported from "
+              f"`{_pedrank_location()}`"
+              + (f"; baseline rows reused from `{args.baseline_from}`" if args.baseline_from
+                 else "") + ".\n",
               "Times are wall-clock seconds of one call (pedrank: best of up to 3 when a call "
               "takes under 2 s); memory is the extra peak resident memory of the call "
               f"({'VmHWM' if Path('/proc/self/clear_refs').exists() else 'tracemalloc'}) "
@@ -474,8 +487,12 @@ def main() -> None:
                 cap = func_caps.get(func, args.cap)
                 pcap = cap if func in func_caps else 2 * args.cap
                 rp = measure("pedrank", func, size, pcap, 3, args.device, args.ped_max_steps)
-                rb = ({"time": None, "skipped": True} if args.no_baseline else
-                      measure("baseline", func, size, cap, 1, None, args.ped_max_steps))
+                if (size, func) in reused:
+                    rb = reused[(size, func)]
+                elif args.no_baseline:
+                    rb = {"time": None, "skipped": True}
+                else:
+                    rb = measure("baseline", func, size, cap, 1, None, args.ped_max_steps)
                 print(f"   pedrank {rp}\n   baseline {rb}", file=sys.stderr, flush=True)
                 x64 = N * D * 8
                 pk = f"{rp['peak'] / x64:.2f}" if rp.get("time") is not None else "-"
@@ -488,6 +505,10 @@ def main() -> None:
                     f"{_fmt_mb(rb)} | {_fmt_mb(rp)} | "
                     f"{_ratio(rb, rp, 'peak', cap)} | {pk} | {_agree(rb, rp)} |")
                 targets.append((size, func, rb, rp, cap))
+                if args.json:
+                    Path(args.json).write_text(json.dumps(
+                        [{"size": t[0], "func": t[1], "baseline": t[2], "pedrank": t[3],
+                          "cap": t[4]} for t in targets], indent=1))
                 _write(args.out, report + ["", "(run in progress)"])
             report.append("")
         report += _targets(targets)
@@ -503,6 +524,14 @@ def main() -> None:
         report.append("")
     _write(args.out, report)
     print("\n".join(report))
+
+
+def _pedrank_location() -> str:
+    import pedrank
+
+    where = Path(pedrank.__file__).resolve().parent.parent
+    rel = os.path.relpath(where)
+    return str(where) if rel.startswith("..") else rel
 
 
 def _write(path: str | None, lines: list[str]) -> None:
