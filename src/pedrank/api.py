@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from pedrank._validation import as_float_matrix, check_features_labels
+from pedrank._validation import as_float_matrix
 from pedrank.metrics import get_metric
 from pedrank.ped import PED
 from pedrank.source import SourceStats
@@ -93,8 +93,9 @@ def score(
             )
         metric_kwargs["device"] = device
     if est is not None:
-        Xf, enc = check_features_labels(X, y)
-        X = est.transform(Xf, y, device=device)
+        # ped_transform validates and copies X itself; keeping a validated copy
+        # alive here would hold a second N x D array during the metric.
+        X = est.transform(X, y, device=device)
     return float(spec.func(X, y, **metric_kwargs))
 
 

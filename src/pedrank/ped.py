@@ -39,6 +39,11 @@ from pedrank.source import DEFAULT_EPS, SourceStats
 
 SourceArg = SourceStats | tuple[Any, Any] | Literal["target"] | None
 
+# Row blocks of 8 MB for the per-row passes over X: PED's peak memory is then X
+# (float64) plus a few C x D arrays, ~20x below the official C x C x D arrays.
+_BLOCK_BYTES = 1 << 23
+
+
 class CoincidentClassMeansWarning(RuntimeWarning):
     """Two classes have identical means; that pair exerts no push."""
 
@@ -127,8 +132,14 @@ def _class_radii(X: np.ndarray, enc: LabelEncoding, means_x: np.ndarray,
     """
     inv = 1.0 / scale
     sq = np.empty(X.shape[0])
-    for rows in row_blocks(*X.shape):
-        resid = X[rows] - means_x[enc.codes[rows]]
+    blocks = row_blocks(*X.shape, block_bytes=_BLOCK_BYTES)
+    # One block buffer reused for every block: gathering into a fresh array would
+    # keep two blocks alive (the new one is built before the old one is freed).
+    buf = np.empty((blocks[0].stop - blocks[0].start, X.shape[1]))
+    for rows in blocks:
+        resid = buf[: rows.stop - rows.start]
+        np.take(means_x, enc.codes[rows], axis=0, out=resid, mode="clip")  # "raise" buffers
+        np.subtract(X[rows], resid, out=resid)
         resid *= inv
         np.einsum("ij,ij->i", resid, resid, out=sq[rows])
     per_class = np.bincount(enc.codes, weights=sq, minlength=enc.n_classes)
@@ -253,7 +264,7 @@ def ped_transform(
     shift = dyn.shift_z * scale
     if dyn.n_steps > 0:
         # In row chunks: shift[codes] for all rows at once would be another N x D array.
-        for rows in row_blocks(*Xf.shape):
+        for rows in row_blocks(*Xf.shape, block_bytes=_BLOCK_BYTES):
             Xf[rows] += shift[enc.codes[rows]]
     first = dyn.changes[0] if dyn.changes else 0.0
     ratios = tuple(c / first if first > 0 else 0.0 for c in dyn.changes)

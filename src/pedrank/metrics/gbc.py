@@ -7,7 +7,13 @@ from typing import Any, Literal
 import numpy as np
 from scipy.spatial.distance import cdist
 
-from pedrank._validation import check_features_labels, class_means, class_sums
+from pedrank._validation import (
+    LabelEncoding,
+    check_features_labels,
+    class_means,
+    class_sums,
+    row_blocks,
+)
 from pedrank.metrics._registry import register
 
 # Variance floor of the reference: constant feature dimensions would otherwise
@@ -26,9 +32,17 @@ def _class_variances(X: np.ndarray, enc: Any, means: np.ndarray) -> np.ndarray:
     offset, so the squared deviations from the class mean are summed instead
     (one N x D temporary, no loop over classes).
     """
-    dev = X - means[enc.codes]
-    np.square(dev, out=dev)
-    var = class_sums(dev, enc) / enc.counts[:, None]
+    sq = np.zeros_like(means)
+    # Row blocks: X - means[codes] at once needs two N x D temporaries (3x X in all).
+    blocks = row_blocks(*X.shape)
+    buf = np.empty((blocks[0].stop - blocks[0].start, X.shape[1]))
+    for rows in blocks:
+        dev = buf[: rows.stop - rows.start]
+        np.take(means, enc.codes[rows], axis=0, out=dev, mode="clip")
+        np.subtract(X[rows], dev, out=dev)
+        np.square(dev, out=dev)
+        sq += class_sums(dev, LabelEncoding(enc.codes[rows], enc.classes, enc.counts))
+    var = sq / enc.counts[:, None]
     return np.maximum(var, _VAR_FLOOR)
 
 

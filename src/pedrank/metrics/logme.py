@@ -25,9 +25,9 @@ def _spectrum(F: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """
     N, D = F.shape
     if N > D:
-        evals, V = linalg.eigh(F.T @ F)
+        evals, V = linalg.eigh(F.T @ F, driver="evd")
     else:
-        evals, U = linalg.eigh(F @ F.T)
+        evals, U = linalg.eigh(F @ F.T, driver="evd")
     # Numerical rank, as numpy.linalg.matrix_rank does: directions below the
     # noise floor carry no signal and their u = F v / s would be garbage.
     cutoff = evals.max() * max(N, D) * np.finfo(np.float64).eps
