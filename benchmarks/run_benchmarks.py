@@ -410,9 +410,46 @@ def growth(funcs: list[str], device: str | None, cap: float) -> list[str]:
     return lines
 
 
+def summarise(path: str) -> str:
+    """Compact Markdown table (one row per function, one column per size) from a --json file."""
+    rows = json.loads(Path(path).read_text())
+    sizes = list(dict.fromkeys(r["size"] for r in rows))
+    funcs = list(dict.fromkeys(r["func"] for r in rows))
+    cell = {(r["size"], r["func"]): r for r in rows}
+    head = ["| function | " + " | ".join(f"{s.replace('x', ' x ')}" for s in sizes) + " |",
+            "|---|" + "---|" * len(sizes)]
+    lines = []
+    for func in funcs:
+        parts = []
+        for size in sizes:
+            r = cell.get((size, func))
+            if r is None:
+                parts.append("-")
+                continue
+            rb, rp, cap = r["baseline"], r["pedrank"], r["cap"]
+            if rp.get("time") is None:
+                parts.append("not measured")
+                continue
+            n, d, _ = (int(v) for v in size.split("x"))
+            w, pw = _ratio_value(rb, rp, "time", cap)
+            c, pc = _ratio_value(rb, rp, "cpu", cap)
+            m, pm = _ratio_value(rb, rp, "peak", cap)
+            txt = (f"{pw}{w:.1f}x / {pc}{c:.1f}x" if w is not None and c is not None
+                   else "-")
+            txt += f", mem {pm}{m:.1f}x" if m is not None else ""
+            txt += f", {rp['peak'] / (n * d * 8):.2f} X64"
+            parts.append(txt)
+        lines.append(f"| {func} | " + " | ".join(parts) + " |")
+    return "\n".join(["Speed-up wall / CPU, memory ratio (baseline peak / pedrank peak), "
+                      "pedrank peak in units of X in float64.\n"] + head + lines)
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
         worker(sys.argv[2:])
+        return
+    if len(sys.argv) > 2 and sys.argv[1] == "--summarise":
+        print(summarise(sys.argv[2]))
         return
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", default=DEFAULT_SIZES, help="comma list of NxDxC")
