@@ -63,8 +63,8 @@ DATASETS: dict[str, dict[str, Any]] = {
 }
 SOURCE_SAMPLE = 500  # generic-English glosses for PED source statistics
 
-PROBE_C = (0.01, 0.1, 1.0, 10.0)
-PROBE_FOLDS = 5
+PROBE_C = (0.001, 0.01, 0.1, 1.0)
+PROBE_FOLDS = 3
 
 FT_TRAIN = 400  # texts used for fine-tuning (stratified from the train split)
 FT_VAL = 150  # validation texts for choosing the grid point (also from the train split)
