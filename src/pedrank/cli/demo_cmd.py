@@ -180,9 +180,10 @@ def _score_all(
 
 
 def _fmt(v: float | None, width: int = 10) -> str:
+    # 5 significant digits keep e.g. GBC's -1.0677e-26 inside the column.
     if v is None or not np.isfinite(v):
         return "n/a".rjust(width)
-    return f"{v:.6g}".rjust(width)
+    return f"{v:.5g}".rjust(width)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -210,6 +211,9 @@ def run(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ImportError) as exc:
         raise CLIError(str(exc)) from None
     gt, gt_name = _ground_truth(args.dataset, args.ground_truth)
+    # The other table too: the printed table shows both ground truths side by side.
+    other = next(k for k in GT_TABLES if k != args.ground_truth)
+    gt_other, gt_other_name = _ground_truth(args.dataset, other)
 
     t0 = time.perf_counter()
     feats: dict[str, Any] = {}
@@ -253,14 +257,19 @@ def run(args: argparse.Namespace) -> int:
     scores = _score_all(feats, ds.labels, sources, list(args.metrics), args.cache_dir)
     t_score = time.perf_counter() - t1
 
-    taus: dict[tuple[str, bool], float | None] = {}
-    for k, col in scores.items():
-        common = [m for m in col if m in gt]
-        taus[k] = (
-            weighted_tau({m: col[m] for m in common}, {m: gt[m] for m in common})
-            if len(common) >= 2
-            else None
-        )
+    def taus_for(acc: dict[str, float]) -> dict[tuple[str, bool], float | None]:
+        out: dict[tuple[str, bool], float | None] = {}
+        for k, col in scores.items():
+            common = [m for m in col if m in acc]
+            out[k] = (
+                weighted_tau({m: col[m] for m in common}, {m: acc[m] for m in common})
+                if len(common) >= 2
+                else None
+            )
+        return out
+
+    taus = taus_for(gt)
+    taus_other = taus_for(gt_other)
 
     if args.format == "json":
         print(
@@ -273,6 +282,13 @@ def run(args: argparse.Namespace) -> int:
                     "accuracy": {m: gt.get(m) for m in feats},
                     "scores": {f"{'ped+' if p else ''}{m}": col for (m, p), col in scores.items()},
                     "weighted_tau": {f"{'ped+' if p else ''}{m}": t for (m, p), t in taus.items()},
+                    "other_ground_truth": {
+                        "name": gt_other_name,
+                        "accuracy": {m: gt_other.get(m) for m in feats},
+                        "weighted_tau": {
+                            f"{'ped+' if p else ''}{m}": t for (m, p), t in taus_other.items()
+                        },
+                    },
                     "missing": dict(missing),
                     "failed": dict(failed),
                     "seconds": {"extract": t_extract, "score": t_score},
@@ -288,30 +304,36 @@ def run(args: argparse.Namespace) -> int:
     )
     name_w = max(len("model"), *(len(m) for m in feats)) + 2
     print()
-    print(f"{'model':<{name_w}}{'accuracy':>10}  source statistics")
-    for m in sorted(feats, key=lambda m: -(gt.get(m, -np.inf))):
+    labels = {"finetune": "fine-tune", "probe": "probe"}
+    lab, lab_o = labels[args.ground_truth], labels[other]
+    by_acc = sorted(feats, key=lambda m: (-gt.get(m, -np.inf), -gt_other.get(m, -np.inf)))
+    print(f"{'model':<{name_w}}{lab:>10}{lab_o:>10}  source statistics")
+    for m in by_acc:
         src = "packaged (natural-image crops)" if sources[m] is not None else "target (fallback)"
-        print(f"{m:<{name_w}}{_fmt(gt.get(m))}  {src}")
+        print(f"{m:<{name_w}}{_fmt(gt.get(m))}{_fmt(gt_other.get(m))}  {src}")
     print()
     cols = [(m, p) for m in args.metrics for p in (False, True)]
     header = "".join(f"{('PED+' if p else '') + m:>12}" for m, p in cols)
     print(f"{'scores':<{name_w}}{header}")
-    for m in sorted(feats, key=lambda m: -(gt.get(m, -np.inf))):
+    for m in by_acc:
         print(f"{m:<{name_w}}" + "".join(_fmt(scores[c][m], 12) for c in cols))
-    print(f"{'weighted tau':<{name_w}}" + "".join(_fmt(taus[c], 12) for c in cols))
+    for name, t in ((f"tau ({lab})", taus), (f"tau ({lab_o})", taus_other)):
+        print(f"{name:<{name_w}}" + "".join(_fmt(t[c], 12) for c in cols))
     print()
     for metric in args.metrics:
         for p in (False, True):
             col = scores[(metric, p)]
             order = " > ".join(sorted(col, key=lambda m: -col[m]))
             print(f"{('PED+' if p else '') + metric:>12}: {order}")
-    if not gt:
-        print(f"\nno ground truth for {args.dataset!r} in {gt_name}: weighted tau not computed")
-    elif any(m not in gt for m in feats):
-        print(
-            f"\nweighted tau over the models with ground truth only (not measured: "
-            f"{', '.join(m for m in feats if m not in gt)})"
-        )
+    print(
+        f"\ntau = weighted Kendall tau of each ranking against the measured accuracies "
+        f"({gt_name}, {gt_other_name}), over the models that have one"
+    )
+    for acc, name in ((gt, gt_name), (gt_other, gt_other_name)):
+        if not acc:
+            print(f"no ground truth for {args.dataset!r} in {name}")
+        elif any(m not in acc for m in feats):
+            print(f"not in {name}: {', '.join(m for m in feats if m not in acc)}")
     print(
         f"\ntimes: extraction {t_extract:.1f} s ({n_cached}/{len(feats)} from cache), "
         f"scoring {t_score:.1f} s; cache: {args.cache_dir}"
