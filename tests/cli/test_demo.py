@@ -94,7 +94,7 @@ def test_demo_table_names_missing_packages(toy_zoo, tmp_path, capsys):
             "--metrics", "logme", "--cache-dir", str(tmp_path), "--image-size", "8"]  # fmt: skip
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "weighted tau" in out and "PED+logme" in out
+    assert "tau (fine-tune)" in out and "tau (probe)" in out and "PED+logme" in out
     assert "not installed" in out and "pip install --no-deps toy-missing-pkg" in out
 
 
