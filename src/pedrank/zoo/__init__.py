@@ -108,7 +108,11 @@ class ZooEntry:
     version : str
         Cache-busting version string included in feature-cache keys.
     extra : dict
-        Free-form provider data.
+        Provider data. Keys the package reads: ``"finetune_split"`` (callable
+        ``(model, n_blocks) -> (frozen, trainable)`` used by
+        :func:`pedrank.transfer.finetune`) and ``"fixed_input_size"`` (``True``
+        when the graph only accepts its native input size, so ``pedrank demo``
+        and ``pedrank extract`` do not pass ``--image-size``).
     """
 
     name: str
