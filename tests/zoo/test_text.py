@@ -53,7 +53,7 @@ def encoders() -> dict[str, object]:
 
 def _get(encoders: dict[str, object], name: str) -> object:
     if not _loadable(name):
-        pytest.skip(f"{name}: {zoo.get_entry(name).install} not installed")
+        pytest.skip(f"{name} not installed ({zoo.get_entry(name).install})")
     if name not in encoders:
         encoders[name] = zoo.get_model(name)
     return encoders[name]
