@@ -15,6 +15,7 @@ import argparse
 import hashlib
 import json
 import os
+import sys
 import tempfile
 import time
 import warnings
@@ -179,6 +180,12 @@ def _score_all(
     return out
 
 
+def _status(message: str) -> None:
+    # Progress on stderr (stdout stays the table / JSON), one line per step, so that
+    # a run in a log or CI shows where the minutes go even without a progress bar.
+    print(f"pedrank demo: {message}", file=sys.stderr, flush=True)
+
+
 def _fmt(v: float | None, width: int = 10) -> str:
     # 5 significant digits keep e.g. GBC's -1.0677e-26 inside the column.
     if v is None or not np.isfinite(v):
@@ -220,9 +227,12 @@ def run(args: argparse.Namespace) -> int:
     sources: dict[str, Any] = {}
     failed: list[tuple[str, str]] = []
     n_cached = 0
-    for model in installed:
+    for i, model in enumerate(installed, start=1):
         entry = get_entry(model)
         size = None if entry.extra.get("fixed_input_size") else args.image_size
+        t_model = time.perf_counter()
+        _status(f"[{i}/{len(installed)}] {model}: features of {len(ds.labels)} {args.dataset} "
+                "samples ...")
         try:
             fs = extract_zoo(
                 model, ds, image_size=size, cache_dir=args.cache_dir, device=args.device,
@@ -245,6 +255,9 @@ def run(args: argparse.Namespace) -> int:
             continue
         feats[model] = fs
         n_cached += fs.from_cache
+        _status(f"[{i}/{len(installed)}] {model}: "
+                f"{'from cache' if fs.from_cache else 'extracted'} in "
+                f"{time.perf_counter() - t_model:.1f} s")
         sources[model] = load_source_stats(model, size or entry.preprocessing.size)
     t_extract = time.perf_counter() - t0
     if len(feats) < 2:
@@ -254,6 +267,8 @@ def run(args: argparse.Namespace) -> int:
         )
 
     t1 = time.perf_counter()
+    _status(f"scoring {len(feats)} models with {', '.join(args.metrics)}, without and with PED "
+            "...")
     scores = _score_all(feats, ds.labels, sources, list(args.metrics), args.cache_dir)
     t_score = time.perf_counter() - t1
 
