@@ -207,6 +207,17 @@ def run(args: argparse.Namespace) -> int:
         if get_metric(m).input != "features":
             raise CLIError(f"metric {m!r} needs source-model probabilities; the demo uses features")
     installed, missing = _resolve_models(args.models)
+    skipped: list[tuple[str, str]] = []
+    if args.models is None:
+        # By default, leave out models whose graph only runs at a fixed input size other
+        # than the demo's: running e.g. VGG16 at 240 px costs many minutes on a CPU.
+        for name in list(installed):
+            entry = get_entry(name)
+            native = getattr(entry.preprocessing, "size", None)
+            if entry.extra.get("fixed_input_size") and native != args.image_size:
+                installed.remove(name)
+                skipped.append((name, f"runs only at {native} px; rank it with "
+                                      f"--models ... {name} (extracted at {native} px)"))
     if not installed:
         hints = "; ".join(f"{n}: {h}" for n, h in missing)
         raise CLIError(
@@ -305,6 +316,7 @@ def run(args: argparse.Namespace) -> int:
                         },
                     },
                     "missing": dict(missing),
+                    "skipped": dict(skipped),
                     "failed": dict(failed),
                     "seconds": {"extract": t_extract, "score": t_score},
                 },
@@ -357,6 +369,10 @@ def run(args: argparse.Namespace) -> int:
         print("\nnot installed (not ranked):")
         for n, hint in missing:
             print(f"  {n}: {hint}")
+    if skipped:
+        print("\nskipped by default (not ranked):")
+        for n, why in skipped:
+            print(f"  {n}: {why}")
     if failed:
         print("\nfailed (not ranked):")
         for n, err in failed:

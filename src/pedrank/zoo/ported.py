@@ -183,6 +183,8 @@ register(
         preprocessing=ImagePreprocessing(240, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)),
         description="VGG16 brain-MRI tumour classifier (4 classes), ONNX; penultimate dense layer",
         license="MIT",
+        # The graph ends in dense layers sized for 240 x 240 input: no other size runs.
+        extra={"fixed_input_size": True},
     )
 )
 
