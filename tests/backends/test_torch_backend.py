@@ -244,7 +244,7 @@ def test_property_logme_sfda_agree_with_numpy(n, C, D, seed):
 
 
 @needs_torch
-@pytest.mark.parametrize("metric", ["logme", "sfda"])
+@pytest.mark.parametrize("metric", ["logme", "sfda", "gbc", "hscore"])
 def test_score_with_ped_device_cpu_equals_numpy(metric):
     X, y = _data(C=5, D=9, seed=8, separation=0.4)
     src = pedrank.SourceStats.from_features(np.random.default_rng(2).normal(size=(100, 9)))
@@ -289,3 +289,17 @@ def test_cuda_unavailable_is_a_value_error():
     X, y = _data()
     with pytest.raises(ValueError, match="CUDA is not available"):
         pedrank.score(X, y, metric="logme", device="cuda")
+
+
+@needs_torch
+def test_every_device_metric_is_wired_through_score():
+    """Each metric registered with supports_device runs via score(..., device="cpu")."""
+    X, y = _data(C=4, D=6, seed=3)
+    names = [m.name for m in pedrank.metrics.available_metrics() if m.supports_device]
+    assert {"logme", "sfda", "gbc", "hscore"} <= set(names)
+    for name in names:
+        ref = pedrank.score(X, y, metric=name)
+        assert _rel(pedrank.score(X, y, metric=name, device="cpu"), ref) < TOL, name
+    with pytest.raises(ValueError, match="no PyTorch back end"):
+        pedrank.score(X, y, metric="parc", device="cpu")
+

@@ -90,8 +90,10 @@ def _diagonal_distances(means: np.ndarray, var: np.ndarray) -> np.ndarray:
     reference="Pándy et al., CVPR 2022 (GBC: Transferability Estimation using "
               "Bhattacharyya Class Separability)",
     cost="O(N·D + C²·D)",
+    supports_device=True,
 )
-def gbc(X: Any, y: Any, *, gaussian_type: Literal["spherical", "diagonal"] = "spherical") -> float:
+def gbc(X: Any, y: Any, *, gaussian_type: Literal["spherical", "diagonal"] = "spherical",
+        device: str | None = None) -> float:
     """Gaussian Bhattacharyya Coefficient: minus the total overlap of class Gaussians.
 
     Each class ``c`` is modelled by a Gaussian with mean ``mu_c`` and per
@@ -117,6 +119,8 @@ def gbc(X: Any, y: Any, *, gaussian_type: Literal["spherical", "diagonal"] = "sp
         use this one variance once, exactly as the reference implementation
         (google-research ``stable_transfer/transferability/gbc.py``) does.
         ``"diagonal"`` keeps one variance per dimension.
+    device : str, optional
+        ``"cpu"`` / ``"cuda"``: compute with the PyTorch back end.
 
     Returns
     -------
@@ -133,7 +137,12 @@ def gbc(X: Any, y: Any, *, gaussian_type: Literal["spherical", "diagonal"] = "sp
         raise ValueError(
             f"gaussian_type must be 'spherical' or 'diagonal'; got {gaussian_type!r}"
         )
-    Xf, enc = check_features_labels(X, y)
+    Xf, enc = check_features_labels(X, y, copy=False)
+    if device is not None:
+        from pedrank.backends import torch_backend
+
+        return float(torch_backend.gbc(Xf, enc.codes, enc.n_classes,
+                                       gaussian_type=gaussian_type, device=device))
     means = class_means(Xf, enc)
     var = _class_variances(Xf, enc, means)
     if gaussian_type == "spherical":

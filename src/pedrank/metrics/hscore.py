@@ -57,8 +57,9 @@ def trace_pinv_between(cov: np.ndarray, M: np.ndarray, n: np.ndarray, N: int, *,
     reference="Bao et al., ICIP 2019 (H-score: An Information-theoretic Approach to "
               "Transferability in Task Transfer Learning)",
     cost="O(N·D² + D³)",
+    supports_device=True,
 )
-def hscore(X: Any, y: Any) -> float:
+def hscore(X: Any, y: Any, *, device: str | None = None) -> float:
     """H-score: ``tr( pinv(Cov(X)) Cov(E[X|y]) )``.
 
     The ratio of between-class to total feature covariance: how much of the
@@ -78,6 +79,8 @@ def hscore(X: Any, y: Any) -> float:
         Target features.
     y : array-like, shape (N,)
         Target labels (any type, at least two classes).
+    device : str, optional
+        ``"cpu"`` / ``"cuda"``: compute with the PyTorch back end.
 
     Returns
     -------
@@ -91,6 +94,10 @@ def hscore(X: Any, y: Any) -> float:
     Learning", ICIP 2019.
     """
     Xf, enc = check_features_labels(X, y)
+    if device is not None:
+        from pedrank.backends import torch_backend
+
+        return float(torch_backend.hscore(Xf, enc.codes, enc.n_classes, device=device))
     N = Xf.shape[0]
     Xf -= Xf.mean(axis=0)
     cov = (Xf.T @ Xf) / (N - 1)
