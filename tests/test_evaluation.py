@@ -66,6 +66,8 @@ def test_missing_models_and_extra_accuracies():
         ev.weighted_tau({"a": 1.0}, {"a": 1.0})
     with pytest.raises(ValueError, match="k must be"):
         ev.rel_at_k({"a": 1.0}, {"a": 1.0}, 0)
+    with pytest.raises(ValueError, match="k must be"):
+        ev.recall_at_k({"a": 1.0, "b": 2.0}, {"a": 1.0, "b": 2.0}, 0)
 
 
 def test_evaluate_bundle():

@@ -61,11 +61,15 @@ def spearman(scores: Mapping[str, float], accuracies: Mapping[str, float]) -> fl
     return float(stats.spearmanr(s, a).statistic)
 
 
-def _top_k(s: np.ndarray, k: int) -> np.ndarray:
+def _check_k(k: int) -> int:
     if int(k) != k or k < 1:
         raise ValueError(f"k must be a positive integer; got {k}")
+    return int(k)
+
+
+def _top_k(s: np.ndarray, k: int) -> np.ndarray:
     # Stable sort on -score: among tied scores, the input order decides (no randomness).
-    return np.argsort(-s, kind="stable")[: int(k)]
+    return np.argsort(-s, kind="stable")[: _check_k(k)]
 
 
 def rel_at_k(scores: Mapping[str, float], accuracies: Mapping[str, float], k: int = 1) -> float:
@@ -83,10 +87,10 @@ def recall_at_k(scores: Mapping[str, float], accuracies: Mapping[str, float], k:
     Ties in accuracy at the k-th place count as inside the top k. (The PED
     code's version of this measure crashes; this is the measure it describes.)
     """
+    k = _check_k(k)
     _, s, a = _aligned(scores, accuracies, min_models=1)
     top1 = _top_k(s, 1)[0]
-    kth_best = np.sort(a)[::-1][min(int(k), a.size) - 1]
-    _top_k(s, k)  # validates k
+    kth_best = np.sort(a)[::-1][min(k, a.size) - 1]
     return 1.0 if a[top1] >= kth_best else 0.0
 
 
