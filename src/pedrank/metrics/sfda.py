@@ -51,7 +51,8 @@ def _shrink(S: np.ndarray, lam: float) -> np.ndarray:
     return out
 
 
-def _posterior(X: np.ndarray, enc: LabelEncoding, lam: float | None) -> tuple[np.ndarray, float]:
+def _posterior(X: np.ndarray, enc: LabelEncoding, lam: float | None,
+               means: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     """Fit the regularised FDA classifier on (X, y); return p(y|x) (N x C) and lambda.
 
     The reference solves ``Sb v = e Sw' v`` and classifies with
@@ -62,7 +63,8 @@ def _posterior(X: np.ndarray, enc: LabelEncoding, lam: float | None) -> tuple[np
     """
     N, D = X.shape
     priors = enc.counts / N
-    means = class_means(X, enc)
+    if means is None:
+        means = class_means(X, enc)
     Sw = _within_scatter(X, enc.codes, means)
     if not np.trace(Sw) > 0:
         raise ValueError(
@@ -125,10 +127,10 @@ def sfda(X: Any, y: Any, *, device: str | None = None) -> float:
         return float(torch_backend.sfda(F, enc.codes, enc.n_classes, device=device))
     N = F.shape[0]
     samples = np.arange(N)
-    prob, lam = _posterior(F, enc, None)
+    means = class_means(F, enc)  # shared by the first fit and the self-challenge
+    prob, lam = _posterior(F, enc, None, means)
     softened = softmax(prob, axis=1)
     p_true = softened[samples, enc.codes][:, None]
-    means = class_means(F, enc)
     C = enc.n_classes
     # Mean of the *other* classes' means, for every class.
     others = (means.sum(axis=0)[None, :] - means) / (C - 1)
