@@ -177,3 +177,46 @@ def test_does_not_mutate_input():
     before = X.copy()
     parc(X, np.repeat([0, 1], 20), max_samples=30)
     np.testing.assert_array_equal(X, before)
+
+
+def test_spearman_few_levels_heavy_ties_match_scipy():
+    """Regression: the tie correction works from tie-group sizes only (no P-long
+    rank arrays); large groups and an all-tied block must still match scipy."""
+    rng = np.random.default_rng(7)
+    x = rng.integers(0, 5, size=5000).astype(np.float64)  # five huge tie groups
+    x[:1000] = 2.0
+    b = rng.integers(0, 3, size=5000)
+    assert spearman_few_levels(x, b) == pytest.approx(spearmanr(x, b)[0], rel=1e-12)
+    assert np.isnan(spearman_few_levels(np.ones(50), rng.integers(0, 2, size=50)))
+
+
+@pytest.mark.parametrize("n, max_elements", [(2, 1), (7, 1), (7, 10), (50, 64), (50, 1 << 22)])
+def test_upper_blocks_cover_the_triangle_in_row_major_order(n, max_elements):
+    from pedrank.metrics.parc import _upper_blocks
+
+    M = np.arange(n * n).reshape(n, n)
+    got = np.concatenate([M[a:b, a:][mask] for a, b, mask in _upper_blocks(n, max_elements)])
+    np.testing.assert_array_equal(got, M[np.triu_indices(n, 1)])
+
+
+def test_reference_label_levels_code_the_literal_matrix():
+    """The byte codes reproduce every entry of the reference's 1 - corrcoef(one_hot)."""
+    from pedrank._validation import one_hot
+    from pedrank.metrics.parc import _label_levels_reference
+
+    for C, n in [(2, 40), (7, 300), (60, 900)]:
+        enc = encode_labels(np.random.default_rng(C).integers(0, C, size=n))
+        codes, values = _label_levels_reference(enc)
+        literal = (1 - np.corrcoef(one_hot(enc)))[np.triu_indices(n, 1)]
+        np.testing.assert_array_equal(values[codes], literal)
+        assert codes.dtype == np.uint8
+
+
+def test_float32_input_subsampled_before_conversion_gives_the_same_score():
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 6, size=400)
+    X = (rng.normal(size=(6, 30))[y] + rng.normal(size=(400, 30))).astype(np.float32)
+    assert parc(X, y, max_samples=150) == parc(X.astype(np.float64), y, max_samples=150)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        X[5, 3] = np.nan
+        parc(X, y, max_samples=150)

@@ -1,0 +1,53 @@
+"""Shared input validation (``pedrank._validation``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pedrank._validation import as_float_matrix, check_matrix
+
+
+def test_check_matrix_keeps_numeric_dtype_without_copy():
+    X = np.ones((4, 3), dtype=np.float32)
+    assert check_matrix(X) is X
+    ints = np.arange(6).reshape(3, 2)
+    assert check_matrix(ints) is ints
+    assert check_matrix([[1, 2], [3, 4]]).shape == (2, 2)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_values_are_rejected_with_row_count(dtype, bad):
+    X = np.zeros((5, 3), dtype=dtype)
+    X[1, 2] = bad
+    X[3, 0] = bad
+    with pytest.raises(ValueError, match=r"NaN or infinite values in 2 row\(s\)"):
+        check_matrix(X)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        as_float_matrix(X)
+
+
+def test_huge_finite_values_pass_although_their_sum_overflows():
+    """Regression: finiteness is proven by a float64 sum; an overflowing sum of
+    finite values must fall back to the element-wise check, not fail."""
+    X = np.full((3, 2), 1e308)
+    assert check_matrix(X) is X
+    np.testing.assert_array_equal(as_float_matrix(X), X)
+
+
+@pytest.mark.parametrize("bad, match", [
+    (np.zeros(3), "2-D"),
+    (np.zeros((0, 3)), "empty"),
+    ([["a", "b"], ["c", "d"]], "numeric"),
+])
+def test_bad_shapes_and_types(bad, match):
+    with pytest.raises(ValueError, match=match):
+        check_matrix(bad)
+
+
+def test_as_float_matrix_copies_unless_asked_not_to():
+    X = np.ones((2, 2))
+    assert as_float_matrix(X) is not X
+    assert as_float_matrix(X, copy=False) is X
+    assert as_float_matrix(X.astype(np.float32)).dtype == np.float64
