@@ -93,3 +93,59 @@ def test_does_not_mutate_input():
     before = X.copy()
     nleep(X, y, ratio=1)
     np.testing.assert_array_equal(X, before)
+
+
+def test_pca_covariance_route_matches_full_svd_recipe():
+    """N >= D uses scikit-learn's covariance_eigh PCA; the score equals the
+    reference recipe with a full SVD (D >= 1000 and N < 10 D: sklearn's 'auto'
+    would pick the full SVD there)."""
+    rng = np.random.default_rng(11)
+    C, D, n = 4, 1000, 1200
+    y = rng.integers(0, C, size=n)
+    X = 0.5 * rng.normal(size=(C, D))[y] + rng.normal(size=(n, D))
+    Z = PCA(n_components=0.8, svd_solver="full").fit_transform(X)
+    prob = GaussianMixture(n_components=C, random_state=0).fit(Z).predict_proba(Z)
+    onehot = np.eye(C)[y]
+    pyz = onehot.T @ prob / n
+    expected = (prob @ (pyz / pyz.sum(axis=0)).T)[np.arange(n), y].mean()
+    assert nleep(X, y, ratio=1) == pytest.approx(expected, rel=1e-9)
+
+
+def test_max_fit_samples_fits_on_a_stratified_subsample():
+    from pedrank._validation import encode_labels
+    from pedrank.sampling import stratified_subsample
+
+    X, y = _data(seed=5, n_per_class=60, C=3)
+    keep = stratified_subsample(encode_labels(y), 60, random_state=2)
+    Z = PCA(n_components=0.8).fit_transform(X)
+    prob = GaussianMixture(n_components=6, random_state=2).fit(Z[keep]).predict_proba(Z)
+    pyz = np.eye(3)[y].T @ prob / len(y)
+    expected = (prob @ (pyz / pyz.sum(axis=0)).T)[np.arange(len(y)), y].mean()
+    got = nleep(X, y, ratio=2, random_state=2, max_fit_samples=60)
+    assert got == pytest.approx(expected, rel=1e-9)
+    # max_fit_samples >= N is the reference fit on all rows
+    assert nleep(X, y, ratio=2, max_fit_samples=10**6) == nleep(X, y, ratio=2)
+    with pytest.raises(ValueError, match="max_fit_samples=5"):
+        nleep(X, y, ratio=2, max_fit_samples=5)
+
+
+def test_covariance_type_and_bad_options():
+    X, y = _data(seed=6)
+    assert 0 < nleep(X, y, covariance_type="diag") <= 1
+    with pytest.raises(ValueError, match="covariance_type"):
+        nleep(X, y, covariance_type="banana")
+    with pytest.raises(ValueError, match="max_iter"):
+        nleep(X, y, max_iter=0)
+    with pytest.raises(ValueError, match="max_fit_samples"):
+        nleep(X, y, max_fit_samples=1.5)
+
+
+def test_expensive_reference_fit_warns_with_the_remedy(monkeypatch):
+    import importlib
+
+    # The module, not the function pedrank.metrics.nleep re-exports.
+    mod = importlib.import_module("pedrank.metrics.nleep")
+    monkeypatch.setattr(mod, "_SLOW_FIT_FLOPS", 10.0)
+    X, y = _data(seed=7)
+    with pytest.warns(mod.NLeepCostWarning, match="max_fit_samples"):
+        nleep(X, y, ratio=1)
