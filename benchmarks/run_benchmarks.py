@@ -162,6 +162,14 @@ def worker(argv: list[str]) -> None:
     X, y, src = make_data(N, D, C, args.seed)
     if args.impl == "pedrank":   # import outside the measured call
         import pedrank  # noqa: F401
+        from pedrank.metrics import available_metrics
+
+        if any(m.name == args.func and m.input == "source_probs" for m in available_metrics()):
+            # LEEP / NCE take a source model's softmax outputs: use a softmax
+            # over the D feature columns, so "D" is the number of source classes.
+            from scipy.special import softmax
+
+            X = softmax(X.astype(np.float64), axis=1)
 
         if args.device is not None:
             import torch
