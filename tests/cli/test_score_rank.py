@@ -99,3 +99,28 @@ def test_empty_dir_and_console_script(tmp_path):
                           capture_output=True, text=True)
     assert proc.returncode == 2
     assert "no .npz feature files" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_metric_options_reach_the_metric(model_dir, capsys):
+    path = model_dir / "good.npz"
+    X, y = np.load(path)["features"], np.load(path)["labels"]
+    argv = ["score", str(path), "-m", "nleep", "-o", "ratio=1", "--metric-option",
+            "covariance-type=diag", "-o", "max_fit_samples=60"]
+    assert main(argv) == 0
+    expected = pedrank.score(X, y, "nleep", ratio=1, covariance_type="diag", max_fit_samples=60)
+    assert float(capsys.readouterr().out) == pytest.approx(expected, rel=1e-9)
+    assert main(["rank", str(model_dir), "-m", "parc", "-o", 'label_rdm="exact"',
+                 "--format", "json"]) == 0
+    ranking = json.loads(capsys.readouterr().out)["ranking"]
+    good = next(r["score"] for r in ranking if r["model"] == "good")
+    assert good == pytest.approx(pedrank.score(X, y, "parc", label_rdm="exact"), rel=1e-12)
+
+
+@pytest.mark.parametrize("option, message", [
+    ("bogus=1", "takes n_components, max_samples, random_state, label_rdm"),
+    ("ratio", "expected KEY=VALUE"),
+])
+def test_bad_metric_options_are_one_line_errors(model_dir, capsys, option, message):
+    assert main(["score", str(model_dir / "good.npz"), "-m", "parc", "-o", option]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1

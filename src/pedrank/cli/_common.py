@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import csv
+import inspect
 import io
 import json
 from collections.abc import Sequence
 from typing import Any
 
+from pedrank.metrics import MetricSpec
 from pedrank.ped import PED
 
 
@@ -29,6 +31,40 @@ def add_metric_options(parser: argparse.ArgumentParser) -> None:
                           "target's own statistics (an approximation; warns)")
     parser.add_argument("--device", default=None,
                         help="PyTorch back end device (cpu, cuda); default: numpy")
+    parser.add_argument("--metric-option", "-o", action="append", default=[], metavar="KEY=VALUE",
+                        help="keyword argument of the metric, repeatable; VALUE is read as "
+                             "JSON when it parses (5, 0.8, true, null), else as text; e.g. "
+                             "-o max_fit_samples=20000 -o covariance_type=diag for nleep")
+
+
+def metric_options(args: argparse.Namespace, spec: MetricSpec) -> dict[str, Any]:
+    """The ``--metric-option KEY=VALUE`` pairs as keyword arguments of ``spec``'s function.
+
+    Raises
+    ------
+    ValueError
+        On a malformed pair or a name the metric does not take (the message
+        lists the names it does take).
+    """
+    params = inspect.signature(spec.func).parameters
+    accepted = [n for n, p in params.items()
+                if p.kind is inspect.Parameter.KEYWORD_ONLY and n != "device"]
+    out: dict[str, Any] = {}
+    for item in args.metric_option:
+        key, sep, raw = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not key:
+            raise ValueError(f"--metric-option {item!r}: expected KEY=VALUE, e.g. ratio=1")
+        if key not in accepted:
+            raise ValueError(
+                f"--metric-option {key!r}: metric {spec.name!r} takes "
+                f"{', '.join(accepted) if accepted else 'no options'}"
+            )
+        try:
+            out[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key] = raw
+    return out
 
 
 def build_ped(args: argparse.Namespace) -> PED | None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pedrank.api import ranking_records, score
 from pedrank.cli import CLIError
-from pedrank.cli._common import add_metric_options, build_ped, format_records
+from pedrank.cli._common import add_metric_options, build_ped, format_records, metric_options
 from pedrank.evaluation import evaluate
 from pedrank.groundtruth import load_file
 from pedrank.io import load_feature_file
@@ -51,13 +51,15 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"{args.directory}: no .npz feature files found")
     acc = _accuracies(args.accuracy, args.dataset) if args.accuracy else None
     ped = build_ped(args)
+    options = metric_options(args, spec)
     scores: dict[str, float] = {}
     for f in files:
         ff = load_feature_file(f, require_features=spec.input == "features")
         try:
             scores[ff.name] = score(ff.features, ff.labels, metric=spec.name,
                                     ped=ped if ped else False, source=ff.source,
-                                    source_probs=ff.source_probs, device=args.device)
+                                    source_probs=ff.source_probs, device=args.device,
+                                    **options)
         except ValueError as exc:
             raise ValueError(f"{f}: {exc}") from None
     records = ranking_records(scores)

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from pedrank.api import score
-from pedrank.cli._common import add_metric_options, build_ped
+from pedrank.cli._common import add_metric_options, build_ped, metric_options
 from pedrank.io import load_feature_file
 from pedrank.metrics import get_metric
 from pedrank.source import SourceStats
@@ -34,9 +34,11 @@ def run(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as exc:
             raise ValueError(f"{args.source}: cannot read source statistics ({exc})") from None
     ped = build_ped(args)
+    options = metric_options(args, spec)
     try:
         value = score(ff.features, ff.labels, metric=spec.name, ped=ped if ped else False,
-                      source=source, source_probs=ff.source_probs, device=args.device)
+                      source=source, source_probs=ff.source_probs, device=args.device,
+                      **options)
     except ValueError as exc:
         raise ValueError(f"{args.features}: {exc}") from None
     if args.format == "json":
