@@ -137,7 +137,10 @@ def _parc_subsample():
     """The package's seeded stratified subsample, so both PARCs score the same rows."""
     try:
         from pedrank._validation import encode_labels
-        from pedrank.metrics.parc import stratified_subsample
+        try:
+            from pedrank.sampling import stratified_subsample
+        except ImportError:  # older pedrank (before pedrank.sampling)
+            from pedrank.metrics.parc import stratified_subsample
     except ImportError:
         return None
     return lambda y, n_keep: stratified_subsample(encode_labels(y), n_keep, 1919)
