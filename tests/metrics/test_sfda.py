@@ -62,3 +62,29 @@ def test_property_order_and_renaming(seed):
     assert sfda(X[perm], y[perm]) == pytest.approx(base, rel=1e-9)
     assert sfda(X, np.array([9, -1, 4])[y]) == pytest.approx(base, rel=1e-9)
     assert 0.0 < base <= 1.0
+
+
+def test_in_place_mixing_of_own_copy_changes_nothing_visible():
+    """SFDA mixes its own float64 conversion in place (float32 / list input) and a
+    new array for a caller's float64 array: same score, caller's arrays untouched."""
+    rng = np.random.default_rng(4)
+    y = rng.integers(0, 5, size=300)
+    X64 = 0.5 * rng.normal(size=(5, 12))[y] + rng.normal(size=(300, 12))
+    X32 = X64.astype(np.float32)
+    kept64, kept32 = X64.copy(), X32.copy()
+    expected = sfda(X32.astype(np.float64), y)
+    assert sfda(X32, y) == expected
+    assert sfda(X32.astype(np.float64).tolist(), y) == expected
+    assert sfda(np.asfortranarray(X32.astype(np.float64)), y) == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_array_equal(X64, kept64)
+    np.testing.assert_array_equal(X32, kept32)
+    view = X64[::2]  # a strided view of the caller's array: never written either
+    sfda(view, y[::2])
+    np.testing.assert_array_equal(X64, kept64)
+
+    class Wrapper:  # an array-like exposing the caller's own float64 buffer
+        def __array__(self, dtype=None, copy=None):
+            return X64
+
+    assert sfda(Wrapper(), y) == pytest.approx(sfda(kept64, y), rel=1e-12)
+    np.testing.assert_array_equal(X64, kept64)

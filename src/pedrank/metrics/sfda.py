@@ -134,11 +134,17 @@ def sfda(X: Any, y: Any, *, device: str | None = None) -> float:
     C = enc.n_classes
     # Mean of the *other* classes' means, for every class.
     others = (means.sum(axis=0)[None, :] - means) / (C - 1)
-    # x <- p x + (1 - p) mbar, filled in row chunks so that no N x D temporary
-    # beyond the result itself is allocated.
-    mixed = np.empty_like(F)
+    # x <- p x + (1 - p) mbar, in row chunks. When F is certainly pedrank's own
+    # float64 conversion (a non-float64 ndarray, or a list) it is mixed in place:
+    # every chunk reads only its own rows, and that saves an N x D array. Any
+    # other input (a float64 array, a DataFrame, a tensor) may share memory with
+    # F, and the caller's data is never written: mix into a new array.
+    owned = (isinstance(X, np.ndarray) and X.dtype != np.float64) or isinstance(X, (list, tuple))
+    mixed = F if owned else np.empty_like(F)
     for block in row_blocks(*F.shape):
-        np.multiply(1.0 - p_true[block], others[enc.codes[block]], out=mixed[block])
-        mixed[block] += p_true[block] * F[block]
+        pulled = (1.0 - p_true[block]) * others[enc.codes[block]]
+        np.multiply(p_true[block], F[block], out=mixed[block])
+        mixed[block] += pulled
+    del F
     prob2, _ = _posterior(mixed, enc, lam)
     return float(prob2[samples, enc.codes].mean())
