@@ -159,6 +159,13 @@ def nleep(X: Any, y: Any, *, ratio: int = 5, variance: float = 0.8, log: bool = 
             "component for a full covariance. Scores then differ from the reference settings.",
             NLeepCostWarning, stacklevel=2,
         )
+    if n_fit < N and covariance_type == "full" and n_fit < n_components * (d + 1):
+        warnings.warn(
+            f"N-LEEP: max_fit_samples={n_fit} leaves {n_fit / n_components:.1f} rows per "
+            f"mixture component for a full {d} x {d} covariance, so the components overfit "
+            "their rows and the score drops sharply; use covariance_type='diag' or more rows.",
+            UserWarning, stacklevel=2,
+        )
     fit_rows = reduced
     if n_fit < N:
         fit_rows = reduced[stratified_subsample(enc, n_fit, random_state)]
