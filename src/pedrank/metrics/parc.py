@@ -290,4 +290,5 @@ def parc(X: Any, y: Any, *, n_components: int = 32, max_samples: int = 15000,
     rdm_f = _feature_rdm_upper(feats)
     return float(100.0 * _spearman_coded(rdm_f, level_codes, level_values, overwrite_x=True))
 
+
 __all__ = ["parc", "spearman_few_levels", "stratified_subsample"]
