@@ -82,19 +82,25 @@ def _spearman_coded(x: np.ndarray, codes: np.ndarray, level_values: np.ndarray, 
     return cov / np.sqrt(var_x * var_y)
 
 
-def _upper_blocks(n: int, max_elements: int = 1 << 22) -> Iterator[tuple[int, int, np.ndarray]]:
-    """Row blocks ``(a, b, mask)`` covering the strict upper triangle of an n x n matrix.
+def _upper_blocks(n: int, max_elements: int = 1 << 22
+                  ) -> Iterator[tuple[int, int, np.ndarray, slice]]:
+    """Row blocks ``(a, b, mask, where)`` covering the strict upper triangle of an n x n matrix.
 
     ``mask`` selects, inside rows ``a:b`` and columns ``a:``, the entries above
-    the diagonal. Concatenating the blocks' selections gives the upper triangle
-    in row-major order (that of ``np.triu_indices``), in blocks of about
+    the diagonal; ``where`` is their place in the upper triangle laid out in
+    row-major order (that of ``np.triu_indices``), so ``out[where] =
+    block[mask]`` fills a P-long vector block by block. Blocks hold about
     ``max_elements`` entries (32 MB of float64) instead of an n x n matrix or
     mask (N = 15000: 1.8 GB and 225 MB).
     """
     step = max(1, max_elements // max(n, 1))
+    start = 0
     for a in range(0, n - 1, step):
         b = min(a + step, n - 1)
-        yield a, b, np.triu(np.ones((b - a, n - a), dtype=bool), k=1)
+        # Rows a..b-1 hold (n-1-a) + ... + (n-b) entries above the diagonal.
+        count = (b - a) * (2 * n - a - b - 1) // 2
+        yield a, b, np.triu(np.ones((b - a, n - a), dtype=bool), k=1), slice(start, start + count)
+        start += count
 
 
 def _feature_rdm_upper(F: np.ndarray) -> np.ndarray:
@@ -108,13 +114,10 @@ def _feature_rdm_upper(F: np.ndarray) -> np.ndarray:
     Z /= np.linalg.norm(Z, axis=1, keepdims=True)
     n = Z.shape[0]
     out = np.empty(n * (n - 1) // 2)
-    pos = 0
-    for a, b, mask in _upper_blocks(n):
+    for a, b, mask, where in _upper_blocks(n):
         block = Z[a:b] @ Z[a:].T
         np.subtract(1.0, block, out=block)
-        vals = block[mask]
-        out[pos:pos + vals.shape[0]] = vals
-        pos += vals.shape[0]
+        out[where] = block[mask]
     return out
 
 
@@ -134,8 +137,7 @@ def _label_levels_reference(enc: LabelEncoding) -> tuple[np.ndarray, np.ndarray]
     found: list[float] = []  # distinct values in order of discovery; code = position
     known = np.empty(0)  # the same values sorted ...
     known_codes = np.empty(0, dtype=np.int64)  # ... and their codes
-    pos = 0
-    for a, b, mask in _upper_blocks(n):
+    for a, b, mask, where in _upper_blocks(n):
         vals = rdm[a:b, a:][mask]
         idx = np.minimum(np.searchsorted(known, vals), max(known.shape[0] - 1, 0))
         hit = known[idx] == vals if known.shape[0] else np.zeros(vals.shape, dtype=bool)
@@ -146,8 +148,7 @@ def _label_levels_reference(enc: LabelEncoding) -> tuple[np.ndarray, np.ndarray]
             if len(found) > np.iinfo(codes.dtype).max + 1:
                 codes = codes.astype(np.uint32)  # pathological rounding; never observed
             idx = np.searchsorted(known, vals)
-        codes[pos:pos + vals.shape[0]] = known_codes[idx]
-        pos += vals.shape[0]
+        codes[where] = known_codes[idx]
     return codes, np.asarray(found)
 
 
@@ -156,11 +157,8 @@ def _label_levels_exact(enc: LabelEncoding) -> tuple[np.ndarray, np.ndarray]:
     labels = enc.codes
     n = labels.shape[0]
     codes = np.empty(n * (n - 1) // 2, dtype=np.uint8)
-    pos = 0
-    for a, b, mask in _upper_blocks(n):
-        vals = (labels[a:b, None] != labels[None, a:])[mask]
-        codes[pos:pos + vals.shape[0]] = vals
-        pos += vals.shape[0]
+    for a, b, mask, where in _upper_blocks(n):
+        codes[where] = (labels[a:b, None] != labels[None, a:])[mask]
     return codes, np.array([0.0, 1.0])
 
 
