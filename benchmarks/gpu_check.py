@@ -35,15 +35,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from run_benchmarks import make_data  # noqa: E402
+from run_benchmarks import _fingerprint, make_data  # noqa: E402
 
 FUNCTIONS = ("ped_transform", "logme", "sfda", "gbc", "hscore", "score_ped_sfda")
 DEFAULT_SIZES = "50000x2048x100,20000x2048x397"
-
-
-def _fingerprint(moved: np.ndarray) -> float:
-    w = np.random.default_rng(123).standard_normal(moved.shape[1])
-    return float((moved @ w).sum())
 
 
 def _runner(func: str, X: np.ndarray, y: np.ndarray, stats: Any,

@@ -48,6 +48,16 @@ class CoincidentClassMeansWarning(RuntimeWarning):
     """Two classes have identical means; that pair exerts no push."""
 
 
+def warn_coincident_class_means(stacklevel: int) -> None:
+    """Emit the :class:`CoincidentClassMeansWarning` (shared by the numpy and torch dynamics)."""
+    warnings.warn(
+        "PED: two or more classes have identical means in the standardised space; "
+        "those pairs exert no push (the official code returns NaN here).",
+        CoincidentClassMeansWarning,
+        stacklevel=stacklevel + 1,
+    )
+
+
 class SourceFallbackWarning(UserWarning):
     """PED standardised with the target's own statistics (no source statistics given)."""
 
@@ -174,12 +184,7 @@ def _dynamics_numpy(means_z: np.ndarray, rho: np.ndarray, *, time_step: float, n
     for s in range(max_steps):
         delta, coincident = _pair_displacement(M, rho, nsigma, time_step, constant)
         if coincident and not warned:
-            warnings.warn(
-                "PED: two or more classes have identical means in the standardised space; "
-                "those pairs exert no push (the official code returns NaN here).",
-                CoincidentClassMeansWarning,
-                stacklevel=4,
-            )
+            warn_coincident_class_means(stacklevel=4)
             warned = True
         change = float(np.abs(delta).sum())
         dyn.changes.append(change)

@@ -28,7 +28,6 @@ Bao et al., ICIP 2019.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -158,14 +157,9 @@ def ped_dynamics(means_z: np.ndarray, rho: np.ndarray, *, time_step: float, nsig
         step = torch.minimum(k * overlap, overlap)
         pushing = step > 0
         if not warned and bool((pushing & (dist == 0)).any()):
-            from pedrank.ped import CoincidentClassMeansWarning
+            from pedrank.ped import warn_coincident_class_means
 
-            warnings.warn(
-                "PED: two or more classes have identical means in the standardised space; "
-                "those pairs exert no push (the official code returns NaN here).",
-                CoincidentClassMeansWarning,
-                stacklevel=4,
-            )
+            warn_coincident_class_means(stacklevel=4)
             warned = True
         ok = pushing & (dist > 0)
         W = torch.where(ok, step / torch.where(ok, dist, torch.ones_like(dist)),
