@@ -72,12 +72,12 @@ def check_matrix(X: Any, name: str = "X") -> np.ndarray:
     if arr.dtype.kind == "f":
         with np.errstate(over="ignore", invalid="ignore"):
             finite_sum = bool(np.isfinite(arr.sum(dtype=np.float64)))
-    if arr.dtype.kind == "f" and not (finite_sum or np.isfinite(arr).all()):
-        bad = int(np.count_nonzero(~np.isfinite(arr).all(axis=1)))
-        raise ValueError(
-            f"{name} contains NaN or infinite values in {bad} row(s); "
-            "drop or impute those samples before scoring."
-        )
+        if not (finite_sum or np.isfinite(arr).all()):
+            bad = int(np.count_nonzero(~np.isfinite(arr).all(axis=1)))
+            raise ValueError(
+                f"{name} contains NaN or infinite values in {bad} row(s); "
+                "drop or impute those samples before scoring."
+            )
     return arr
 
 
