@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -51,3 +53,21 @@ def test_as_float_matrix_copies_unless_asked_not_to():
     assert as_float_matrix(X) is not X
     assert as_float_matrix(X, copy=False) is X
     assert as_float_matrix(X.astype(np.float32)).dtype == np.float64
+
+
+def test_check_int_messages_and_bounds():
+    from pedrank._validation import check_int
+
+    check_int(3, "k")
+    check_int(5.0, "k")  # integral floats pass, as before
+    check_int(None, "n", minimum=2, allow_none=True)
+    for bad, kwargs, message in [
+        (0, {}, "k must be a positive integer; got 0"),
+        (1.5, {}, "k must be a positive integer; got 1.5"),
+        ("3", {}, "k must be a positive integer; got '3'"),
+        (None, {}, "k must be a positive integer; got None"),
+        (2, {"minimum": 3}, "k must be an integer >= 3; got 2"),
+        (1, {"minimum": 2, "allow_none": True}, "k must be None or an integer >= 2; got 1"),
+    ]:
+        with pytest.raises(ValueError, match=re.escape(message)):
+            check_int(bad, "k", **kwargs)

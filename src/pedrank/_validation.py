@@ -95,6 +95,24 @@ def as_float_matrix(X: Any, name: str = "X", *, copy: bool = True) -> np.ndarray
     return np.asarray(arr, dtype=np.float64)
 
 
+def check_int(value: Any, name: str, *, minimum: int = 1, allow_none: bool = False) -> None:
+    """Raise ``ValueError`` unless ``value`` is an integer >= ``minimum`` (or None if allowed).
+
+    Integral floats (``5.0``) pass, as they always have for the metrics'
+    size parameters; ``1.5``, strings and None (unless allowed) do not.
+    """
+    if allow_none and value is None:
+        return
+    try:
+        ok = int(value) == value and value >= minimum
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ValueError(f"{name} must be {'None or ' if allow_none else ''}{what}; "
+                         f"got {value!r}")
+
+
 def encode_labels(y: Any, n_samples: int | None = None, *, min_classes: int = 2,
                   name: str = "y") -> LabelEncoding:
     """Remap arbitrary hashable labels to ``0..C-1``.

@@ -10,7 +10,7 @@ from sklearn.decomposition import PCA
 from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 
-from pedrank._validation import check_features_labels, class_sums
+from pedrank._validation import check_features_labels, check_int, class_sums
 from pedrank.metrics._registry import register
 from pedrank.sampling import stratified_subsample
 
@@ -111,8 +111,7 @@ def nleep(X: Any, y: Any, *, ratio: int = 5, variance: float = 0.8, log: bool = 
     Y. Li, X. Jia, R. Sang, Y. Zhu, B. Green, L. Wang, B. Gong. "Ranking
     Neural Checkpoints", CVPR 2021.
     """
-    if int(ratio) != ratio or ratio < 1:
-        raise ValueError(f"ratio must be a positive integer; got {ratio!r}")
+    check_int(ratio, "ratio")
     if not 0.0 < variance <= 1.0:
         raise ValueError(f"variance must be in (0, 1]; got {variance!r}")
     if covariance_type not in ("full", "diag", "tied", "spherical"):
@@ -120,12 +119,8 @@ def nleep(X: Any, y: Any, *, ratio: int = 5, variance: float = 0.8, log: bool = 
             "covariance_type must be 'full', 'diag', 'tied' or 'spherical'; "
             f"got {covariance_type!r}"
         )
-    if max_fit_samples is not None and (int(max_fit_samples) != max_fit_samples
-                                        or max_fit_samples < 2):
-        raise ValueError(f"max_fit_samples must be None or an integer >= 2; "
-                         f"got {max_fit_samples!r}")
-    if int(max_iter) != max_iter or max_iter < 1:
-        raise ValueError(f"max_iter must be a positive integer; got {max_iter!r}")
+    check_int(max_fit_samples, "max_fit_samples", minimum=2, allow_none=True)
+    check_int(max_iter, "max_iter")
     Xf, enc = check_features_labels(X, y)
     N, D = Xf.shape
     n_components = int(ratio) * enc.n_classes

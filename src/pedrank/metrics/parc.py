@@ -9,7 +9,13 @@ import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.preprocessing import StandardScaler
 
-from pedrank._validation import LabelEncoding, check_matrix, encode_labels, one_hot
+from pedrank._validation import (
+    LabelEncoding,
+    check_int,
+    check_matrix,
+    encode_labels,
+    one_hot,
+)
 from pedrank.metrics._registry import register
 from pedrank.sampling import stratified_subsample
 
@@ -241,10 +247,8 @@ def parc(X: Any, y: Any, *, n_components: int = 32, max_samples: int = 15000,
     """
     if label_rdm not in ("reference", "exact"):
         raise ValueError(f"label_rdm must be 'reference' or 'exact'; got {label_rdm!r}")
-    if int(n_components) != n_components or n_components < 1:
-        raise ValueError(f"n_components must be a positive integer; got {n_components!r}")
-    if int(max_samples) != max_samples or max_samples < 3:
-        raise ValueError(f"max_samples must be an integer >= 3; got {max_samples!r}")
+    check_int(n_components, "n_components")
+    check_int(max_samples, "max_samples", minimum=3)
     # Validate without converting: above max_samples only the subsample is
     # turned into float64 (a 50000 x 2048 float32 input would cost 800 MB).
     Xa = check_matrix(X)
