@@ -103,7 +103,7 @@ def _call(impl: str, func: str, X, y, src, args):
             return B.gbc(X, y, **_gbc_kwargs()), None
         return getattr(B, func)(X, y), None
     import pedrank
-    from pedrank.metrics import get_metric
+    from pedrank.core.metrics import get_metric
 
     device = args.device
     if func == "ped_transform":
@@ -121,7 +121,7 @@ def _call(impl: str, func: str, X, y, src, args):
 def _nleep_kwargs() -> dict:
     """The baseline N-LEEP uses the package's GMM settings when it declares them."""
     try:
-        from pedrank.metrics import nleep as mod
+        from pedrank.core.metrics import nleep as mod
     except ImportError:
         return {}
     out = {}
@@ -136,11 +136,11 @@ def _nleep_kwargs() -> dict:
 def _parc_subsample():
     """The package's seeded stratified subsample, so both PARCs score the same rows."""
     try:
-        from pedrank._validation import encode_labels
+        from pedrank.core._validation import encode_labels
         try:
-            from pedrank.sampling import stratified_subsample
-        except ImportError:  # older pedrank (before pedrank.sampling)
-            from pedrank.metrics.parc import stratified_subsample
+            from pedrank.core.sampling import stratified_subsample
+        except ImportError:  # older pedrank (before pedrank.core.sampling)
+            from pedrank.core.metrics.parc import stratified_subsample
     except ImportError:
         return None
     return lambda y, n_keep: stratified_subsample(encode_labels(y), n_keep, 1919)
@@ -165,7 +165,7 @@ def worker(argv: list[str]) -> None:
     X, y, src = make_data(N, D, C, args.seed)
     if args.impl == "pedrank":   # import outside the measured call
         import pedrank  # noqa: F401
-        from pedrank.metrics import available_metrics
+        from pedrank.core.metrics import available_metrics
 
         if any(m.name == args.func and m.input == "source_probs" for m in available_metrics()):
             # LEEP / NCE take a source model's softmax outputs: use a softmax
@@ -357,7 +357,7 @@ def agreement_check(size: str, funcs: list[str]) -> list[str]:
     import baseline as B
 
     import pedrank
-    from pedrank.metrics import get_metric
+    from pedrank.core.metrics import get_metric
 
     N, D, C = (int(v) for v in size.split("x"))
     X, y, src = make_data(N, D, C, seed=1)

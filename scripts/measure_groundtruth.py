@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from pedrank.datasets import load_dataset
-from pedrank.extract import default_cache_dir, extract_zoo
-from pedrank.transfer import finetune, linear_probe, train_test_indices
+from pedrank.groundtruth.protocol import finetune, linear_probe, train_test_indices
+from pedrank.models.extract import default_cache_dir, extract_zoo
 
 DEFAULT_MODELS = [
     "efficientnet-lite0",
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         map(shlex.quote, argv or sys.argv[1:])
     )
     common = (
-        "Measured with pedrank.transfer. Each dataset: class-stratified subset of "
+        "Measured with pedrank.groundtruth.protocol. Each dataset: class-stratified subset of "
         f"at most {args.max_samples} images (seed {args.seed}; fashion-mnist = its test split), "
         f"stratified train/test split with test_size={args.test_size} (seed {args.seed}), "
         f"inputs resized to {args.image_size}x{args.image_size} px (grey replicated to RGB, "

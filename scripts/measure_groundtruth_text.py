@@ -6,7 +6,7 @@ Stages (run in this order; each reuses the cached features of ``extract``):
 ``extract``
     Features of every installed text encoder of the zoo on the three Debian
     text datasets (seeded per-class subsample, see ``DATASETS``), through
-    :func:`pedrank.extract.extract_zoo` with an on-disk cache; also features of
+    :func:`pedrank.models.extract.extract_zoo` with an on-disk cache; also features of
     a generic English sample (WordNet verb/adjective glosses) used as PED
     *source* statistics.
 ``probe``
@@ -97,7 +97,7 @@ def log(msg: str) -> None:
 def load_split(name: str) -> dict[str, Any]:
     from sklearn.model_selection import train_test_split
 
-    from pedrank.text_datasets import load_text_dataset
+    from pedrank.datasets.text import load_text_dataset
 
     texts, labels = load_text_dataset(name, seed=SEED, **DATASETS[name])
     idx = np.arange(len(texts))
@@ -109,7 +109,7 @@ def load_split(name: str) -> dict[str, Any]:
 
 def features(model: str, texts: list[str], labels: np.ndarray, cache: Path) -> tuple[np.ndarray,
                                                                                       float, bool]:
-    from pedrank.extract import extract_zoo
+    from pedrank.models.extract import extract_zoo
 
     t0 = time.perf_counter()
     fs = extract_zoo(model, (texts, labels), cache_dir=cache, batch_size=64, progress=False)
@@ -117,7 +117,7 @@ def features(model: str, texts: list[str], labels: np.ndarray, cache: Path) -> t
 
 
 def text_models() -> list[str]:
-    from pedrank.zoo import available_models
+    from pedrank.models.zoo import available_models
 
     return available_models("text")
 
@@ -126,7 +126,7 @@ def text_models() -> list[str]:
 
 
 def stage_extract(args: argparse.Namespace) -> None:
-    from pedrank.text_datasets import wordnet_glosses
+    from pedrank.datasets.text import wordnet_glosses
 
     timings_path = args.work_dir / "extract_timings.json"
     timings = json.loads(timings_path.read_text()) if timings_path.is_file() else {}
@@ -199,7 +199,7 @@ def finetune_once(model_name: str, data: dict[str, Any], lr: float, wd: float) -
     import torch
     from torch.nn import functional as F
 
-    from pedrank.zoo.text import _encode, load_finetunable
+    from pedrank.models.zoo.text import _encode, load_finetunable
 
     torch.manual_seed(SEED)
     module, tok = load_finetunable(model_name)
@@ -248,7 +248,7 @@ def stage_finetune(args: argparse.Namespace) -> None:
     import torch
     from sklearn.model_selection import train_test_split
 
-    from pedrank.zoo.text import _FINETUNABLE
+    from pedrank.models.zoo.text import _FINETUNABLE
 
     torch.set_num_threads(args.threads)
     out_path = GT_DIR / "zoo_text_finetune.json"
@@ -340,9 +340,9 @@ def environment() -> dict[str, str]:
 def stage_rank(args: argparse.Namespace) -> None:
     import pedrank
     from pedrank import groundtruth
-    from pedrank.evaluation import weighted_tau
-    from pedrank.metrics._registry import available_metrics
-    from pedrank.text_datasets import wordnet_glosses
+    from pedrank.core.evaluation import weighted_tau
+    from pedrank.core.metrics._registry import available_metrics
+    from pedrank.datasets.text import wordnet_glosses
 
     registered = {m.name for m in available_metrics()}
     metrics = [m for m in METRICS if m in registered]

@@ -20,8 +20,8 @@ def test_score_composes_ped_and_metric():
     assert pedrank.score(X, y, "logme", ped=True, source=src) == pedrank.metrics.logme(moved, y)
     est = PED(nsigma=0.3).fit(src)
     moved3 = pedrank.ped_transform(X, y, src, nsigma=0.3).features
-    assert pedrank.score(X, y, "sfda", ped=est) == pedrank.metrics.sfda(moved3, y)
-    assert pedrank.score(X, y, "sfda") == pedrank.metrics.sfda(X, y)
+    assert pedrank.score(X, y, "sfda", ped=est) == pedrank.core.metrics.sfda(moved3, y)
+    assert pedrank.score(X, y, "sfda") == pedrank.core.metrics.sfda(X, y)
 
 
 def test_score_errors():
@@ -42,7 +42,7 @@ def test_rank_records_and_ties():
     recs = pedrank.rank(models, metric="logme", ped=True, as_frame=False)
     assert [r["model"] for r in recs] == ["good", "noise"]
     assert [r["rank"] for r in recs] == [1, 2]
-    ties = pedrank.api.ranking_records({"a": 1.0, "b": 1.0, "c": 0.5})
+    ties = pedrank.core.scoring.ranking_records({"a": 1.0, "b": 1.0, "c": 0.5})
     assert [(r["model"], r["rank"]) for r in ties] == [("a", 1), ("b", 1), ("c", 3)]
 
 

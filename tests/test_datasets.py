@@ -7,7 +7,7 @@ import importlib.util
 import numpy as np
 import pytest
 
-from pedrank import datasets as D
+from pedrank.datasets import images as D
 
 
 def test_digits_is_always_available():

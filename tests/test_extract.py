@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from pedrank.datasets import from_arrays, from_folder
-from pedrank.extract import (
+from pedrank.models.extract import (
     ImagePreprocessing,
     OnnxModel,
     extract,

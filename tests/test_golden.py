@@ -12,7 +12,7 @@ import pytest
 from _helpers import GOLDEN_CASES, ped_params, rel_err
 
 import pedrank
-from pedrank.metrics import logme, sfda
+from pedrank.core.metrics import logme, sfda
 
 TOL = 1e-9
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from pedrank import SourceStats
-from pedrank.io import load_feature_file, save_feature_file
+from pedrank.pipeline.feature_files import load_feature_file, save_feature_file
 
 
 def test_roundtrip_with_string_labels(tmp_path):

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import pedrank
 from pedrank import PED, CoincidentClassMeansWarning, SourceFallbackWarning, SourceStats
-from pedrank.ped import ped_transform
+from pedrank.core.ped import ped_transform
 
 
 def _overlapping(seed=0, n=30, C=4, D=6):

@@ -1,11 +1,11 @@
-"""Seeded class-stratified subsampling (``pedrank.sampling``), used by PARC and N-LEEP."""
+"""Seeded class-stratified subsampling (``pedrank.core.sampling``), used by PARC and N-LEEP."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from pedrank._validation import encode_labels
-from pedrank.sampling import stratified_subsample
+from pedrank.core._validation import encode_labels
+from pedrank.core.sampling import stratified_subsample
 
 
 def test_stratified_subsample_quotas():

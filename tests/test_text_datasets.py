@@ -1,4 +1,4 @@
-"""Tests of pedrank.text_datasets on hand-made Debian-like trees (and the real ones if present)."""
+"""Tests of pedrank.datasets.text on hand-made Debian-like trees (and the real ones if present)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pedrank.text_datasets import (
+from pedrank.datasets.text import (
     TEXT_DATASETS,
     WORDNET_NOUN_LEXNAMES,
     TextDatasetUnavailable,

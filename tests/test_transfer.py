@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import pedrank.zoo as zoo
-from pedrank.extract import ImagePreprocessing
-from pedrank.transfer import finetune, linear_probe, train_test_indices
+import pedrank.models.zoo as zoo
+from pedrank.groundtruth.protocol import finetune, linear_probe, train_test_indices
+from pedrank.models.extract import ImagePreprocessing
 
 
 def test_split_is_stratified_disjoint_and_complete():

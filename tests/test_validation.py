@@ -1,4 +1,4 @@
-"""Shared input validation (``pedrank._validation``)."""
+"""Shared input validation (``pedrank.core._validation``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from pedrank._validation import as_float_matrix, check_matrix
+from pedrank.core._validation import as_float_matrix, check_matrix
 
 
 def test_check_matrix_keeps_numeric_dtype_without_copy():
@@ -56,7 +56,7 @@ def test_as_float_matrix_copies_unless_asked_not_to():
 
 
 def test_check_int_messages_and_bounds():
-    from pedrank._validation import check_int
+    from pedrank.core._validation import check_int
 
     check_int(3, "k")
     check_int(5.0, "k")  # integral floats pass, as before

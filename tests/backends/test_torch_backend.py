@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pedrank
-from pedrank._validation import check_features_labels, class_means
-from pedrank.backends import torch_backend as tb
-from pedrank.ped import _class_radii, _dynamics_numpy
+from pedrank.core._validation import check_features_labels, class_means
+from pedrank.core.backends import torch_backend as tb
+from pedrank.core.ped import _class_radii, _dynamics_numpy
 
 TOL = 1e-8
 HAVE_TORCH = importlib.util.find_spec("torch") is not None
@@ -50,7 +50,7 @@ def _rel(a: float, b: float) -> float:
 
 
 def test_import_pedrank_does_not_import_torch():
-    code = ("import sys, pedrank, pedrank.backends.torch_backend; "
+    code = ("import sys, pedrank, pedrank.core.backends.torch_backend; "
             "assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
 
@@ -148,7 +148,7 @@ def test_metric_matches_numpy(metric, shape):
     n, C, D = shape
     X, y = _data(n=n, C=C, D=D, seed=n + D)
     F, enc = check_features_labels(X, y)
-    ref = pedrank.metrics.get_metric(metric).func(F, y)
+    ref = pedrank.core.metrics.get_metric(metric).func(F, y)
     got = getattr(tb, metric)(F, enc.codes, enc.n_classes, device="cpu")
     assert _rel(got, ref) < TOL
 
@@ -200,7 +200,7 @@ def test_gbc_matches_direct_pair_loop(gaussian_type):
 @needs_torch
 @pytest.mark.parametrize("gaussian_type", ["spherical", "diagonal"])
 def test_gbc_matches_numpy_backend(gaussian_type):
-    mod = pytest.importorskip("pedrank.metrics.gbc")
+    mod = pytest.importorskip("pedrank.core.metrics.gbc")
     X, y = _data(C=5, D=6, seed=5, separation=0.3)
     F, enc = check_features_labels(X, y)
     ref = mod.gbc(F, y, gaussian_type=gaussian_type)
@@ -221,7 +221,7 @@ def test_hscore_matches_direct_formula():
 
 @needs_torch
 def test_hscore_matches_numpy_backend():
-    mod = pytest.importorskip("pedrank.metrics.hscore")
+    mod = pytest.importorskip("pedrank.core.metrics.hscore")
     X, y = _data(C=4, D=7, seed=7)
     F, enc = check_features_labels(X, y)
     assert _rel(tb.hscore(F, enc.codes, enc.n_classes, device="cpu"), mod.hscore(F, y)) < TOL
@@ -235,7 +235,7 @@ def test_property_logme_sfda_agree_with_numpy(n, C, D, seed):
     X, y = _data(n=n, C=C, D=D, seed=seed)
     F, enc = check_features_labels(X, y)
     for metric in ("logme", "sfda"):
-        ref = pedrank.metrics.get_metric(metric).func(F, y)
+        ref = pedrank.core.metrics.get_metric(metric).func(F, y)
         got = getattr(tb, metric)(F, enc.codes, enc.n_classes, device="cpu")
         assert _rel(got, ref) < TOL, metric
 
@@ -295,7 +295,7 @@ def test_cuda_unavailable_is_a_value_error():
 def test_every_device_metric_is_wired_through_score():
     """Each metric registered with supports_device runs via score(..., device="cpu")."""
     X, y = _data(C=4, D=6, seed=3)
-    names = [m.name for m in pedrank.metrics.available_metrics() if m.supports_device]
+    names = [m.name for m in pedrank.core.metrics.available_metrics() if m.supports_device]
     assert {"logme", "sfda", "gbc", "hscore"} <= set(names)
     for name in names:
         ref = pedrank.score(X, y, metric=name)

@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from pedrank.bench.config import BenchConfig
-from pedrank.bench.synthetic import make_feature_zoo
-from pedrank.metrics import _registry
+from pedrank.core.metrics import _registry
+from pedrank.pipeline.bench.config import BenchConfig
+from pedrank.pipeline.bench.synthetic import make_feature_zoo
 
 MODELS = ("m1", "m2", "m3")
 DATASETS = ("d1", "d2")
@@ -66,7 +66,7 @@ def make_config(zoo: Path, tmp_path: Path) -> Callable[..., BenchConfig]:
 
 def stored_scores(results: Path) -> dict[tuple[str, str, str, str], tuple[str, float | None]]:
     """(model, dataset, metric, variant) -> (status, score) of every stored cell."""
-    from pedrank.bench.store import ResultStore
+    from pedrank.pipeline.bench.store import ResultStore
 
     with ResultStore(results) as store:
         return {(c.model, c.dataset, c.metric, c.variant): (c.status, c.score)

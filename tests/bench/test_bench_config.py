@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pedrank.bench.config import BenchConfig, PedVariant, config_from_mapping, load_config
+from pedrank.pipeline.bench.config import BenchConfig, PedVariant, config_from_mapping, load_config
 
 TOML = """
 features = "feat"
@@ -54,7 +54,7 @@ def test_several_ped_variants_and_no_ped():
 
 
 def test_resolved_ped_params_fill_in_the_defaults():
-    from pedrank.ped import PED
+    from pedrank.core.ped import PED
 
     full = PedVariant("ped", {"nsigma": 0.3}).resolved_params()
     assert full["nsigma"] == 0.3

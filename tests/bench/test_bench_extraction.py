@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pedrank.bench import extraction
-from pedrank.bench.config import config_from_mapping
-from pedrank.bench.runner import run_bench
-from pedrank.source import SourceStats
+from pedrank.core.source import SourceStats
+from pedrank.pipeline.bench import extraction
+from pedrank.pipeline.bench.config import config_from_mapping
+from pedrank.pipeline.bench.runner import run_bench
 
 
 def test_missing_files_are_extracted_once_and_then_reused(tmp_path: Path, monkeypatch):

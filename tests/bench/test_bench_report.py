@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from pedrank.bench.report import PARTIAL, write_report
-from pedrank.bench.runner import run_bench
+from pedrank.pipeline.bench.runner import run_bench
+from pedrank.reports.bench_report import PARTIAL, write_report
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -133,7 +133,7 @@ def test_report_without_matplotlib_says_so(finished, monkeypatch):
 @given(st.lists(st.tuples(st.floats(-1, 1), st.floats(-1, 1)), min_size=1, max_size=6),
        st.randoms(use_true_random=False))
 def test_bold_marks_the_column_best_whatever_the_row_order(vals, rnd):
-    from pedrank.bench.report import Table
+    from pedrank.reports.bench_report import Table
 
     rows = [(f"m{i}", "none") for i in range(len(vals))]
     values = {r: {"a": v[0], "b": v[1]} for r, v in zip(rows, vals, strict=True)}

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pedrank.bench.reproduce import load_published
 from pedrank.cli import main
-from pedrank.io import save_feature_file
-from pedrank.metrics import _registry
-from pedrank.source import SourceStats
+from pedrank.core.metrics import _registry
+from pedrank.core.source import SourceStats
+from pedrank.pipeline.feature_files import save_feature_file
+from pedrank.reports.reproduce import load_published
 
 # Shipped ground truth (self_supervised, aircraft): infomin 83.78 > moco-v2 83.70 > insdis 79.70.
 # Fake scores: infomin 3 > insdis 2 > moco-v2 1 -> top model right, last two swapped.
@@ -77,8 +77,8 @@ def test_reproduce_matches_hand_computed_weighted_tau(layout: Path, capsys):
 
 
 def test_reproduce_comparison_object(layout: Path):
-    from pedrank.bench.reproduce import comparison_from_store, reproduce_config
-    from pedrank.bench.runner import run_bench
+    from pedrank.pipeline.bench.runner import run_bench
+    from pedrank.reports.reproduce import comparison_from_store, reproduce_config
 
     cfg, skipped = reproduce_config(layout, metrics=["logme", "not_a_metric"])
     assert skipped == ["not_a_metric"]

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 import pedrank
-from pedrank.bench import runner
-from pedrank.bench.config import PedVariant
-from pedrank.bench.runner import plan_grid, run_bench
-from pedrank.bench.store import ResultStore
-from pedrank.io import load_feature_file
+from pedrank.pipeline.bench import runner
+from pedrank.pipeline.bench.config import PedVariant
+from pedrank.pipeline.bench.runner import plan_grid, run_bench
+from pedrank.pipeline.bench.store import ResultStore
+from pedrank.pipeline.feature_files import load_feature_file, save_feature_file
 
 N_CELLS = 3 * 2 * 3 * 2  # models x datasets x metrics x {PED off, PED on}
 
@@ -82,8 +82,8 @@ def test_changed_input_file_recomputes_only_its_cells(make_config, probe, zoo):
     cfg = make_config()
     run_bench(cfg, progress=False)
     ff = load_feature_file(zoo / "m2_d1.npz")
-    pedrank.io.save_feature_file(zoo / "m2_d1.npz", ff.features * 1.5, ff.labels,
-                                 source=ff.source, source_probs=ff.source_probs)
+    save_feature_file(zoo / "m2_d1.npz", ff.features * 1.5, ff.labels,
+                      source=ff.source, source_probs=ff.source_probs)
     summary = run_bench(cfg, progress=False)
     assert summary.computed == 3 * 2  # 3 metrics x {off, on} of the one file
     assert summary.skipped == N_CELLS - 6
@@ -140,7 +140,7 @@ def test_corrupt_feature_file_is_a_failed_cell_and_the_grid_continues(make_confi
 
 
 def test_metric_error_is_recorded_with_its_message(make_config, monkeypatch, stored):
-    from pedrank.metrics import _registry
+    from pedrank.core.metrics import _registry
 
     def broken(X, y):
         raise ValueError("boom: this metric is broken")
@@ -168,7 +168,7 @@ def test_missing_feature_file_is_reported_not_stored(make_config, probe, zoo):
 
 def test_source_output_metric_has_no_ped_cells(make_config, monkeypatch):
     # PED moves features; a metric scoring the source model's outputs cannot follow it.
-    from pedrank.metrics import _registry
+    from pedrank.core.metrics import _registry
 
     spec = _registry.MetricSpec("bench_src", lambda P, y: float(np.mean(P)),
                                 "source_probs", "test")
@@ -225,7 +225,7 @@ def test_thread_limit_is_applied_in_the_worker(make_config, monkeypatch):
 
 
 def test_relative_paths_in_config_resolve_against_its_folder(tmp_path: Path, zoo):
-    from pedrank.bench.config import load_config
+    from pedrank.pipeline.bench.config import load_config
 
     (tmp_path / "bench.toml").write_text(
         'features = "feat"\nresults = "out"\ngroundtruth = "feat/groundtruth.json"\n')
@@ -236,7 +236,7 @@ def test_relative_paths_in_config_resolve_against_its_folder(tmp_path: Path, zoo
 
 
 def test_discovery_skips_source_statistics_files(tmp_path: Path):
-    from pedrank.bench.runner import discover
+    from pedrank.pipeline.bench.runner import discover
 
     for name in ("simclr_v1_cifar10.npz", "simclr_v1_source.npz", "byol_dtd.npz", "notes.txt"):
         (tmp_path / name).write_bytes(b"")
@@ -246,9 +246,9 @@ def test_discovery_skips_source_statistics_files(tmp_path: Path):
 
 
 def test_separate_source_file_change_recomputes_only_ped_cells(tmp_path: Path):
-    from pedrank.bench.config import BenchConfig
-    from pedrank.io import save_feature_file
-    from pedrank.source import SourceStats
+    from pedrank.core.source import SourceStats
+    from pedrank.pipeline.bench.config import BenchConfig
+    from pedrank.pipeline.feature_files import save_feature_file
 
     rng = np.random.default_rng(3)
     feat = tmp_path / "feat"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pedrank.bench.store import CellResult, ResultStore, cell_key
+from pedrank.pipeline.bench.store import CellResult, ResultStore, cell_key
 
 
 def _cell(key: str = "k1", status: str = "ok", score: float | None = 0.5, **kw) -> CellResult:
@@ -76,8 +76,8 @@ def test_hard_crash_mid_run_leaves_a_consistent_store(make_config, tmp_path: Pat
     cfg = make_config(metrics=["logme", "sfda"])
     code = textwrap.dedent(f"""
         import os
-        from pedrank.bench.config import BenchConfig
-        from pedrank.bench.runner import run_bench
+        from pedrank.pipeline.bench.config import BenchConfig
+        from pedrank.pipeline.bench.runner import run_bench
         n = []
         def die(res):
             n.append(1)
@@ -96,7 +96,7 @@ def test_hard_crash_mid_run_leaves_a_consistent_store(make_config, tmp_path: Pat
     with ResultStore(cfg.results) as store:
         assert len(store.all_cells()) == 5
         assert store.runs()[-1]["status"] == "running"  # never finished
-    from pedrank.bench.runner import run_bench
+    from pedrank.pipeline.bench.runner import run_bench
 
     summary = run_bench(cfg, progress=False)
     assert (summary.skipped, summary.computed) == (5, 24 - 5)

@@ -12,11 +12,11 @@ import time
 import numpy as np
 import pytest
 
-import pedrank.zoo as zoo
+import pedrank.models.zoo as zoo
 from pedrank.cli import demo_cmd, main
-from pedrank.evaluation import weighted_tau
-from pedrank.extract import ImagePreprocessing
-from pedrank.io import load_feature_file
+from pedrank.core.evaluation import weighted_tau
+from pedrank.models.extract import ImagePreprocessing
+from pedrank.pipeline.feature_files import load_feature_file
 
 LOADS: dict[str, int] = {}
 

@@ -9,8 +9,8 @@ import json
 import pytest
 
 from pedrank.cli import main
-from pedrank.metrics import _registry, available_metrics
-from pedrank.metrics._registry import MetricSpec
+from pedrank.core.metrics import _registry, available_metrics
+from pedrank.core.metrics._registry import MetricSpec
 
 
 def run_cli(capsys, *argv: str) -> str:

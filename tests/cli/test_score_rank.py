@@ -13,7 +13,7 @@ from _helpers import blobs
 import pedrank
 from pedrank import SourceStats
 from pedrank.cli import main
-from pedrank.io import save_feature_file
+from pedrank.pipeline.feature_files import save_feature_file
 
 
 @pytest.fixture()

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
 import pedrank
-from pedrank.metrics import etran, get_metric
-from pedrank.metrics.etran import ETranTerms, etran_combine, etran_terms
+from pedrank.core.metrics import etran, get_metric
+from pedrank.core.metrics.etran import ETranTerms, etran_combine, etran_terms
 
 
 def blobs(counts, d, sep, seed=0, noise=1.0):

@@ -6,11 +6,11 @@ import math
 import numpy as np
 import pytest
 
-from pedrank.metrics.gbc import gbc
+from pedrank.core.metrics.gbc import gbc
 
 # The package re-exports the function under the module's name, so
-# ``import pedrank.metrics.gbc as m`` would give the function: fetch the module.
-gbc_module = importlib.import_module("pedrank.metrics.gbc")
+# ``import pedrank.core.metrics.gbc as m`` would give the function: fetch the module.
+gbc_module = importlib.import_module("pedrank.core.metrics.gbc")
 
 
 def _gbc_by_pairs(X, y, gaussian_type):

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pedrank.metrics.hscore import hscore
+from pedrank.core.metrics.hscore import hscore
 
 
 def _hscore_literal(X, y):

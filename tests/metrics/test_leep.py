@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import softmax
 
-from pedrank.metrics import get_metric, leep
+from pedrank.core.metrics import get_metric, leep
 
 # 4 target samples, 2 source classes, target labels a, a, b, b.
 THETA = np.array([[0.9, 0.1],

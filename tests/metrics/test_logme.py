@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.datasets import load_iris
 
-from pedrank.metrics import logme
+from pedrank.core.metrics import logme
 
 
 def test_iris_published_value():
@@ -31,7 +31,7 @@ def test_evidence_formula_matches_dense_marginal_likelihood(N, D):
     For N < D this needs the (D - k)/2 log(alpha) term that the reference drops;
     the dense formula is an independent computation.
     """
-    from pedrank.metrics.logme import _evidence, _spectrum
+    from pedrank.core.metrics.logme import _evidence, _spectrum
 
     rng = np.random.default_rng(N)
     F = rng.normal(size=(N, D))

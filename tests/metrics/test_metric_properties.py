@@ -21,12 +21,12 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from pedrank.metrics.gbc import gbc
-from pedrank.metrics.hscore import hscore
-from pedrank.metrics.nleep import nleep
-from pedrank.metrics.parc import parc
-from pedrank.metrics.regularized_hscore import regularized_hscore
-from pedrank.metrics.transrate import transrate
+from pedrank.core.metrics.gbc import gbc
+from pedrank.core.metrics.hscore import hscore
+from pedrank.core.metrics.nleep import nleep
+from pedrank.core.metrics.parc import parc
+from pedrank.core.metrics.regularized_hscore import regularized_hscore
+from pedrank.core.metrics.transrate import transrate
 
 METRICS = {
     "gbc_spherical": lambda X, y: gbc(X, y),

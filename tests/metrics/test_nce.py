@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import softmax
 
-from pedrank.metrics import get_metric, nce
+from pedrank.core.metrics import get_metric, nce
 
 
 def probs_for(z: list[int], n_source: int) -> np.ndarray:

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pedrank
-from pedrank.metrics import get_metric, ncti
-from pedrank.metrics.ncti import NCTITerms, ncti_combine, ncti_terms
+from pedrank.core.metrics import get_metric, ncti
+from pedrank.core.metrics.ncti import NCTITerms, ncti_combine, ncti_terms
 
 
 def blobs(counts, d, sep, seed=0, noise=1.0):

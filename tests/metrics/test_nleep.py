@@ -5,7 +5,7 @@ import pytest
 from sklearn.decomposition import PCA
 from sklearn.mixture import GaussianMixture
 
-from pedrank.metrics.nleep import nleep
+from pedrank.core.metrics.nleep import nleep
 
 
 def _data(seed=0, n_per_class=40, C=3, D=6, separation=2.0):
@@ -112,8 +112,8 @@ def test_pca_covariance_route_matches_full_svd_recipe():
 
 
 def test_max_fit_samples_fits_on_a_stratified_subsample():
-    from pedrank._validation import encode_labels
-    from pedrank.sampling import stratified_subsample
+    from pedrank.core._validation import encode_labels
+    from pedrank.core.sampling import stratified_subsample
 
     X, y = _data(seed=5, n_per_class=60, C=3)
     keep = stratified_subsample(encode_labels(y), 60, random_state=2)
@@ -143,8 +143,8 @@ def test_covariance_type_and_bad_options():
 def test_expensive_reference_fit_warns_with_the_remedy(monkeypatch):
     import importlib
 
-    # The module, not the function pedrank.metrics.nleep re-exports.
-    mod = importlib.import_module("pedrank.metrics.nleep")
+    # The module, not the function pedrank.core.metrics.nleep re-exports.
+    mod = importlib.import_module("pedrank.core.metrics.nleep")
     monkeypatch.setattr(mod, "_SLOW_FIT_FLOPS", 10.0)
     X, y = _data(seed=7)
     with pytest.warns(mod.NLeepCostWarning, match="covariance_type='diag'.*max_fit_samples"):

@@ -5,8 +5,8 @@ import pytest
 from _helpers import GOLDEN, GOLDEN_CASES
 from scipy.stats import spearmanr
 
-from pedrank._validation import encode_labels
-from pedrank.metrics.parc import parc, spearman_few_levels, stratified_subsample
+from pedrank.core._validation import encode_labels
+from pedrank.core.metrics.parc import parc, spearman_few_levels, stratified_subsample
 
 # The reference computes RDM_y = 1 - np.corrcoef(one_hot). Exactly, that matrix
 # has two values (0 and C/(C-1)); in floating point its entries differ by a
@@ -25,7 +25,7 @@ GOLDEN_TOL = {"medium": 5e-5, "nsigma03": 5e-3}
 _AVX2_SCRIPT = """
 import json, sys
 import numpy as np
-from pedrank.metrics.parc import parc
+from pedrank.core.metrics.parc import parc
 data = np.load(sys.argv[1], allow_pickle=False)
 cases = sys.argv[2:]
 print(json.dumps({c: [parc(data[c + "/X"].astype(np.float64), data[c + "/y"]),
@@ -178,7 +178,7 @@ def test_spearman_few_levels_heavy_ties_match_scipy():
 
 @pytest.mark.parametrize("n, max_elements", [(2, 1), (7, 1), (7, 10), (50, 64), (50, 1 << 22)])
 def test_upper_blocks_cover_the_triangle_in_row_major_order(n, max_elements):
-    from pedrank.metrics.parc import _upper_blocks
+    from pedrank.core.metrics.parc import _upper_blocks
 
     M = np.arange(n * n).reshape(n, n)
     expected = M[np.triu_indices(n, 1)]
@@ -190,8 +190,8 @@ def test_upper_blocks_cover_the_triangle_in_row_major_order(n, max_elements):
 
 def test_reference_label_levels_code_the_literal_matrix():
     """The byte codes reproduce every entry of the reference's 1 - corrcoef(one_hot)."""
-    from pedrank._validation import one_hot
-    from pedrank.metrics.parc import _label_levels_reference
+    from pedrank.core._validation import one_hot
+    from pedrank.core.metrics.parc import _label_levels_reference
 
     for C, n in [(2, 40), (7, 300), (60, 900)]:
         enc = encode_labels(np.random.default_rng(C).integers(0, C, size=n))

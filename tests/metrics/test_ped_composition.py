@@ -11,7 +11,7 @@ from _helpers import blobs
 
 import pedrank
 from pedrank import SourceStats
-from pedrank.metrics import available_metrics
+from pedrank.core.metrics import available_metrics
 
 FEATURE_METRICS = [m.name for m in available_metrics() if m.input == "features"]
 

@@ -5,7 +5,7 @@ import pytest
 from sklearn.covariance import LedoitWolf
 from sklearn.datasets import load_iris
 
-from pedrank.metrics.regularized_hscore import regularized_hscore
+from pedrank.core.metrics.regularized_hscore import regularized_hscore
 
 # transformer-ranker's published value for iris (raw features, labels 0..2),
 # also reproduced by the Transfer-Learning-Library formula (see spec/metrics.md).

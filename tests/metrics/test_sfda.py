@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pedrank.metrics import sfda
-from pedrank.metrics.sfda import _largest_eigenvalue
+from pedrank.core.metrics import sfda
+from pedrank.core.metrics.sfda import _largest_eigenvalue
 
 
 def test_never_mutates_caller_features():

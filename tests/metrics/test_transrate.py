@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from pedrank.metrics.transrate import coding_rate, transrate
+from pedrank.core.metrics.transrate import coding_rate, transrate
 
 
 @pytest.mark.parametrize("n, D", [(30, 7), (7, 30)])

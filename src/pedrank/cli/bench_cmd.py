@@ -70,7 +70,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def build_config(args: argparse.Namespace) -> Any:
-    from pedrank.bench.config import (
+    from pedrank.pipeline.bench.config import (
         BenchConfig,
         PedVariant,
         config_from_mapping,
@@ -110,8 +110,8 @@ def build_config(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pedrank.bench.report import write_report
-    from pedrank.bench.runner import run_bench
+    from pedrank.pipeline.bench.runner import run_bench
+    from pedrank.reports.bench_report import write_report
 
     cfg = build_config(args)
     n_failed = 0

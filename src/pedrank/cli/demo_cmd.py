@@ -32,7 +32,7 @@ SCORE_CACHE_FORMAT = 1
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from pedrank.extract import default_cache_dir
+    from pedrank.models.extract import default_cache_dir
 
     p = sub.add_parser(
         "demo",
@@ -114,7 +114,7 @@ def _write_score(path: Path | None, value: float, key: dict[str, Any]) -> None:
 
 def _resolve_models(requested: list[str] | None) -> tuple[list[str], list[tuple[str, str]]]:
     """(installed models to rank, [(missing model, install hint)])."""
-    from pedrank.zoo import get_entry, registered_models
+    from pedrank.models.zoo import get_entry, registered_models
 
     names = requested or registered_models("vision")
     installed, missing = [], []
@@ -130,7 +130,7 @@ def _resolve_models(requested: list[str] | None) -> tuple[list[str], list[tuple[
 
 
 def _ground_truth(dataset: str, which: str) -> tuple[dict[str, float], str]:
-    from pedrank import groundtruth
+    from pedrank.groundtruth import tables as groundtruth
 
     name = GT_TABLES[which]
     try:
@@ -147,8 +147,8 @@ def _score_all(
     metrics: list[str],
     cache_dir: str,
 ) -> dict[tuple[str, bool], dict[str, float]]:
-    from pedrank import PED, score
-    from pedrank.ped import SourceFallbackWarning
+    from pedrank.core.ped import PED, SourceFallbackWarning
+    from pedrank.core.scoring import score
 
     out: dict[tuple[str, bool], dict[str, float]] = {}
     for metric in metrics:
@@ -194,12 +194,12 @@ def _fmt(v: float | None, width: int = 10) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pedrank.core.evaluation import weighted_tau
+    from pedrank.core.metrics import get_metric
     from pedrank.datasets import load_dataset
-    from pedrank.evaluation import weighted_tau
-    from pedrank.extract import extract_zoo
-    from pedrank.metrics import get_metric
-    from pedrank.source_stats import load_source_stats
-    from pedrank.zoo import MissingDependencyError, get_entry
+    from pedrank.models.extract import extract_zoo
+    from pedrank.models.source_samples import load_source_stats
+    from pedrank.models.zoo import MissingDependencyError, get_entry
 
     if args.max_samples is not None and args.max_samples < 2:
         raise CLIError("--max-samples must be at least 2")

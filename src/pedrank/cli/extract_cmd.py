@@ -16,7 +16,7 @@ from pedrank.cli import CLIError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from pedrank.extract import default_cache_dir
+    from pedrank.models.extract import default_cache_dir
 
     p = sub.add_parser(
         "extract",
@@ -46,10 +46,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from pedrank.datasets import load_dataset
-    from pedrank.extract import extract_zoo
-    from pedrank.io import save_feature_file
-    from pedrank.source_stats import load_source_stats
-    from pedrank.zoo import MissingDependencyError, available_models, get_entry
+    from pedrank.models.extract import extract_zoo
+    from pedrank.models.source_samples import load_source_stats
+    from pedrank.models.zoo import MissingDependencyError, available_models, get_entry
+    from pedrank.pipeline.feature_files import save_feature_file
 
     models = args.models or available_models("vision")
     if not models:

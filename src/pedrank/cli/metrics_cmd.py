@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from pedrank.cli._common import format_records
-from pedrank.metrics import available_metrics
+from pedrank.core.metrics import available_metrics
 
 # What each registry input kind means to a user deciding what to extract.
 _INPUT_LABELS = {"features": "features", "source_probs": "source outputs"}

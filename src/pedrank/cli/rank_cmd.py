@@ -6,13 +6,13 @@ import argparse
 import json
 from pathlib import Path
 
-from pedrank.api import ranking_records, score
 from pedrank.cli import CLIError
 from pedrank.cli._common import add_metric_options, build_ped, format_records, metric_options
-from pedrank.evaluation import evaluate
+from pedrank.core.evaluation import evaluate
+from pedrank.core.metrics import get_metric
+from pedrank.core.scoring import ranking_records, score
 from pedrank.groundtruth import load_file
-from pedrank.io import load_feature_file
-from pedrank.metrics import get_metric
+from pedrank.pipeline.feature_files import load_feature_file
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -39,9 +39,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pedrank.bench.report import write_report
-    from pedrank.bench.reproduce import comparison_from_store, reproduce_config
-    from pedrank.bench.runner import run_bench
+    from pedrank.pipeline.bench.runner import run_bench
+    from pedrank.reports.bench_report import write_report
+    from pedrank.reports.reproduce import comparison_from_store, reproduce_config
 
     metrics = [m.strip() for m in args.metrics.split(",")] if args.metrics else None
     cfg, skipped = reproduce_config(

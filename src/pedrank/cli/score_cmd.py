@@ -6,11 +6,11 @@ import argparse
 import json
 from pathlib import Path
 
-from pedrank.api import score
 from pedrank.cli._common import add_metric_options, build_ped, metric_options
-from pedrank.io import load_feature_file
-from pedrank.metrics import get_metric
-from pedrank.source import SourceStats
+from pedrank.core.metrics import get_metric
+from pedrank.core.scoring import score
+from pedrank.core.source import SourceStats
+from pedrank.pipeline.feature_files import load_feature_file
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

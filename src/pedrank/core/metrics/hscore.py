@@ -1,0 +1,108 @@
+"""H-score (Bao et al., ICIP 2019)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy import linalg
+
+from pedrank.core._validation import LabelEncoding, check_features_labels, class_means
+from pedrank.core.metrics._registry import register
+
+# Relative cut-off of the pseudo-inverse, as in the reference implementations
+# (``np.linalg.pinv(cov, rcond=1e-15)``).
+_PINV_RCOND = 1e-15
+
+
+def between_class_scatter(Z: np.ndarray, enc: LabelEncoding) -> tuple[np.ndarray, np.ndarray]:
+    """Class means of centred features, weighted for ``Cov(E[Z|y])``.
+
+    ``Cov(E[Z|y])`` (sample covariance, ddof=1, of the N x D matrix whose row
+    i is the mean of sample i's class) equals ``M^T diag(n) M / (N - 1)`` with
+    ``M`` the C x D class means of the centred ``Z`` — the N x D matrix of
+    repeated class means is never formed.
+
+    Returns ``(M, n)`` so that callers can form traces without the D x D
+    matrix when that is cheaper.
+    """
+    return class_means(Z, enc), enc.counts.astype(np.float64)
+
+
+def trace_pinv_between(cov: np.ndarray, M: np.ndarray, n: np.ndarray, N: int, *,
+                       positive_definite: bool = False) -> float:
+    """``tr(pinv(cov) Cov(E[Z|y]))`` with ``Cov(E[Z|y]) = M^T diag(n) M / (N-1)``.
+
+    ``tr(P M^T W M) = sum(W * (M P) * M)``: O(C D^2) instead of a D x D x D
+    product. A covariance known to be well conditioned (a shrinkage estimate)
+    is inverted through a Cholesky solve, several times faster than the
+    eigendecomposition a pseudo-inverse needs; a singular or merely
+    semi-definite one uses ``pinv`` with the reference's cut-off.
+    """
+    if positive_definite:
+        try:
+            factor = linalg.cho_factor(cov, lower=True, check_finite=False)
+        except linalg.LinAlgError:
+            pass
+        else:
+            MP = linalg.cho_solve(factor, M.T, check_finite=False).T
+            return float(np.einsum("cd,cd,c->", MP, M, n) / (N - 1))
+    P = np.linalg.pinv(cov, rcond=_PINV_RCOND, hermitian=True)
+    return float(np.einsum("cd,cd,c->", M @ P, M, n) / (N - 1))
+
+
+@register(
+    "hscore",
+    input="features",
+    reference="Bao et al., ICIP 2019 (H-score: An Information-theoretic Approach to "
+              "Transferability in Task Transfer Learning)",
+    cost="O(N·D² + D³)",
+    supports_device=True,
+)
+def hscore(X: Any, y: Any, *, device: str | None = None) -> float:
+    """H-score: ``tr( pinv(Cov(X)) Cov(E[X|y]) )``.
+
+    The ratio of between-class to total feature covariance: how much of the
+    features' variance the labels explain, summed over discriminant
+    directions. Covariances are sample covariances (ddof=1), and
+    ``pinv`` uses the relative cut-off 1e-15, as in the published code
+    (Transfer-Learning-Library ``tllib/ranking/hscore.py``). Values lie in
+    ``[0, min(C - 1, D)]``; higher is better.
+
+    The unregularised covariance of high-dimensional features estimated from
+    few samples is ill-conditioned, which makes H-score unstable; see
+    :func:`pedrank.core.metrics.regularized_hscore`.
+
+    Parameters
+    ----------
+    X : array-like, shape (N, D)
+        Target features.
+    y : array-like, shape (N,)
+        Target labels (any type, at least two classes).
+    device : str, optional
+        ``"cpu"`` / ``"cuda"``: compute with the PyTorch back end.
+
+    Returns
+    -------
+    float
+        The H-score.
+
+    References
+    ----------
+    Y. Bao, Y. Li, S.-L. Huang, L. Zhang, L. Zheng, A. Zamir, L. Guibas.
+    "An Information-theoretic Approach to Transferability in Task Transfer
+    Learning", ICIP 2019.
+    """
+    Xf, enc = check_features_labels(X, y)
+    if device is not None:
+        from pedrank.core.backends import torch_backend
+
+        return float(torch_backend.hscore(Xf, enc.codes, enc.n_classes, device=device))
+    N = Xf.shape[0]
+    Xf -= Xf.mean(axis=0)
+    cov = (Xf.T @ Xf) / (N - 1)
+    M, n = between_class_scatter(Xf, enc)
+    return trace_pinv_between(cov, M, n, N)
+
+
+__all__ = ["hscore", "between_class_scatter", "trace_pinv_between"]

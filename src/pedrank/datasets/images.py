@@ -1,0 +1,329 @@
+"""Labelled image datasets that are available offline.
+
+Sources (no download from any hub):
+
+========================  =======================================  ==========================
+name                      content                                  provided by
+========================  =======================================  ==========================
+``digits``                1,797 8x8 grey digits, 10 classes        scikit-learn (always)
+``fashion-mnist``         70,000 28x28 grey clothes, 10 classes    Debian ``dataset-fashion-mnist``
+``opencv-digits``         5,000 20x20 grey digits, 10 classes      Debian ``opencv-doc``
+``lfw-subset``            200 25x25 grey images, face / non-face   scikit-image
+========================  =======================================  ==========================
+
+Plus :func:`from_arrays` and :func:`from_folder` (one sub-folder per class) for
+your own data. Every dataset is an :class:`ImageDataset` whose ``inputs`` are
+either a ``uint8`` array or a float array in [0, 1], (N, H, W) or
+(N, H, W, C), and whose ``fingerprint`` identifies its content for the feature
+cache of :mod:`pedrank.models.extract`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "DATASETS",
+    "ImageDataset",
+    "available_datasets",
+    "from_arrays",
+    "from_folder",
+    "load_dataset",
+    "load_digits",
+    "load_fashion_mnist",
+    "load_lfw_subset",
+    "load_opencv_digits",
+]
+
+FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
+OPENCV_DIGITS_PNG = Path("/usr/share/doc/opencv-doc/examples/data/digits.png")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+
+
+@dataclass(frozen=True)
+class ImageDataset:
+    """Images with labels.
+
+    Attributes
+    ----------
+    inputs : ndarray (N, H, W[, C]) or list of such arrays (varying sizes)
+        ``uint8`` or float in [0, 1].
+    labels : ndarray, shape (N,)
+    name : str
+    fingerprint : str
+        Content hash (computed when not given).
+    classes : tuple of str
+        Human-readable class names, index = label value when known.
+    """
+
+    inputs: Any
+    labels: np.ndarray
+    name: str = "arrays"
+    fingerprint: str = ""
+    classes: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        labels = np.asarray(self.labels)
+        if labels.ndim != 1:
+            raise ValueError(f"labels must be 1-D; got shape {labels.shape}")
+        if len(self.inputs) != labels.shape[0]:
+            raise ValueError(
+                f"{len(self.inputs)} images but {labels.shape[0]} labels; they must match"
+            )
+        object.__setattr__(self, "labels", labels)
+        if not self.fingerprint:
+            object.__setattr__(self, "fingerprint", _fingerprint(self.inputs, labels))
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+    def subset(self, max_samples: int | None, seed: int = 0) -> ImageDataset:
+        """A class-stratified random subset of at most ``max_samples`` images.
+
+        Deterministic for a given ``seed``; keeps the original order of the
+        chosen samples. Returns ``self`` when the dataset is already small enough.
+        """
+        if max_samples is None or max_samples >= len(self):
+            return self
+        if max_samples < 1:
+            raise ValueError(f"max_samples must be positive; got {max_samples}")
+        idx = stratified_indices(self.labels, max_samples, seed)
+        return self.take(idx, f"{self.name}[{max_samples},seed={seed}]")
+
+    def take(self, idx: np.ndarray, name: str | None = None) -> ImageDataset:
+        """The samples at positions ``idx``."""
+        idx = np.asarray(idx, dtype=np.intp)
+        if isinstance(self.inputs, np.ndarray):
+            inputs: Any = self.inputs[idx]
+        else:
+            inputs = [self.inputs[i] for i in idx]
+        sub_fp = hashlib.sha256(self.fingerprint.encode() + idx.tobytes()).hexdigest()[:20]
+        return ImageDataset(inputs, self.labels[idx], name or self.name, sub_fp, self.classes)
+
+
+def stratified_indices(labels: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
+    """Sorted indices of a class-stratified random sample of size ``n``.
+
+    Uses scikit-learn's ``train_test_split(stratify=...)``; falls back to a
+    plain random sample when some class is too small to stratify.
+    """
+    from sklearn.model_selection import train_test_split
+
+    all_idx = np.arange(labels.shape[0])
+    try:
+        idx, _ = train_test_split(all_idx, train_size=n, stratify=labels, random_state=seed)
+    except ValueError:
+        idx = np.random.default_rng(seed).choice(all_idx, size=n, replace=False)
+    return np.sort(idx)
+
+
+def _fingerprint(inputs: Any, labels: np.ndarray) -> str:
+    h = hashlib.sha256()
+    if isinstance(inputs, np.ndarray):
+        arr = np.ascontiguousarray(inputs)
+        h.update(f"{arr.dtype.str}{arr.shape}".encode())
+        h.update(arr.tobytes())
+    else:
+        for im in inputs:
+            arr = np.ascontiguousarray(np.asarray(im))
+            h.update(f"{arr.dtype.str}{arr.shape}".encode())
+            h.update(arr.tobytes())
+    lab = np.asarray(labels)
+    h.update(repr(lab.tolist()).encode() if lab.dtype == object else lab.tobytes())
+    return h.hexdigest()[:20]
+
+
+def _check_images(images: Any) -> Any:
+    if isinstance(images, np.ndarray):
+        if images.ndim not in (3, 4) or (images.ndim == 4 and images.shape[-1] not in (1, 3, 4)):
+            raise ValueError(
+                "images must be (N, H, W) or (N, H, W, C) with C in {1, 3, 4}; got "
+                f"{images.shape}"
+            )
+        if images.dtype != np.uint8:
+            images = images.astype(np.float32)
+            if images.size and not np.isfinite(images).all():
+                raise ValueError("images contain NaN or infinite values")
+            if images.size and (images.min() < 0 or images.max() > 1):
+                raise ValueError(
+                    "float images must be scaled to [0, 1] (or pass uint8 in [0, 255]); got range "
+                    f"[{images.min():g}, {images.max():g}]"
+                )
+    return images
+
+
+def from_arrays(images: Any, labels: Any, name: str = "arrays") -> ImageDataset:
+    """A dataset from an image array (N, H, W[, C]), uint8 or float in [0, 1]."""
+    images = _check_images(np.asarray(images))
+    return ImageDataset(images, np.asarray(labels), name)
+
+
+def _read_image(path: Path) -> np.ndarray:
+    try:
+        from PIL import Image
+    except ModuleNotFoundError as exc:
+        raise ImportError("reading image files needs Pillow: pip install pillow") from exc
+    with Image.open(path) as im:
+        im = im.convert("L") if im.mode in ("1", "L", "I", "I;16", "F") else im.convert("RGB")
+        return np.asarray(im, dtype=np.uint8)
+
+
+def from_folder(root: str | os.PathLike, name: str | None = None) -> ImageDataset:
+    """Images from ``root/<class name>/<image file>`` (one sub-folder per class).
+
+    Files are read in sorted order (deterministic); labels are the sub-folder
+    names. Images may differ in size (preprocessing resizes each one).
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"image folder not found: {root}")
+    classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    files: list[Path] = []
+    labels: list[str] = []
+    for c in classes:
+        for f in sorted((root / c).iterdir()):
+            if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES:
+                files.append(f)
+                labels.append(c)
+    if not files:
+        raise ValueError(
+            f"no images found under {root}; expected one sub-folder per class containing "
+            f"{'/'.join(IMAGE_SUFFIXES)} files"
+        )
+    images = [_read_image(f) for f in files]
+    if len({im.shape for im in images}) == 1:
+        images = np.stack(images)  # one array when possible: faster batching
+    return ImageDataset(images, np.asarray(labels), name or root.name, "", tuple(classes))
+
+
+# --------------------------------------------------------------------------- offline sources
+
+
+def load_digits() -> ImageDataset:
+    """scikit-learn's 1,797 8x8 digits (values 0-16 rescaled to [0, 1])."""
+    from sklearn.datasets import load_digits as _sk_digits
+
+    d = _sk_digits()
+    images = (d.images / 16.0).astype(np.float32)
+    return ImageDataset(images, d.target.astype(np.int64), "digits", "", tuple(map(str, range(10))))
+
+
+def _read_idx(path: Path) -> np.ndarray:
+    with gzip.open(path, "rb") as fh:
+        data = fh.read()
+    ndim = data[3]
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+
+
+def load_fashion_mnist(split: str = "test", root: str | os.PathLike | None = None) -> ImageDataset:
+    """Fashion-MNIST (Xiao et al., 2017) from the Debian package ``dataset-fashion-mnist``.
+
+    Parameters
+    ----------
+    split : {"train", "test", "all"}
+        60,000 / 10,000 / 70,000 images.
+    root : path, optional
+        Folder with the four ``*-idx?-ubyte.gz`` files (default the Debian path).
+    """
+    root = Path(root) if root is not None else FASHION_MNIST_DIR
+    parts = {"train": ["train"], "test": ["t10k"], "all": ["train", "t10k"]}
+    if split not in parts:
+        raise ValueError(f"split must be 'train', 'test' or 'all'; got {split!r}")
+    xs, ys = [], []
+    for p in parts[split]:
+        img, lab = root / f"{p}-images-idx3-ubyte.gz", root / f"{p}-labels-idx1-ubyte.gz"
+        if not img.exists() or not lab.exists():
+            raise FileNotFoundError(
+                f"Fashion-MNIST not found in {root}; install it with: "
+                "apt-get install dataset-fashion-mnist"
+            )
+        xs.append(_read_idx(img))
+        ys.append(_read_idx(lab).astype(np.int64))
+    classes = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+               "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")  # fmt: skip
+    return ImageDataset(
+        np.concatenate(xs), np.concatenate(ys), f"fashion-mnist-{split}", "", classes
+    )
+
+
+def load_opencv_digits(path: str | os.PathLike | None = None) -> ImageDataset:
+    """OpenCV's ``digits.png``: 5,000 handwritten 20x20 digits, 500 per class.
+
+    The sheet is 50 rows x 100 columns of 20x20 cells; every 5 rows hold one
+    digit, 0 to 9 (the layout OpenCV's ``digits.py`` sample uses). From the
+    Debian package ``opencv-doc``.
+    """
+    path = Path(path) if path is not None else OPENCV_DIGITS_PNG
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found; install it with: apt-get install opencv-doc")
+    sheet = _read_image(path)
+    if sheet.ndim == 3:
+        sheet = sheet.mean(axis=-1).astype(np.uint8)
+    if sheet.shape != (1000, 2000):
+        raise ValueError(f"unexpected digits.png size {sheet.shape}; expected (1000, 2000)")
+    cells = sheet.reshape(50, 20, 100, 20).transpose(0, 2, 1, 3).reshape(5000, 20, 20)
+    labels = np.repeat(np.arange(10, dtype=np.int64), 500)
+    return ImageDataset(
+        np.ascontiguousarray(cells), labels, "opencv-digits", "", tuple(map(str, range(10)))
+    )
+
+
+def load_lfw_subset() -> ImageDataset:
+    """scikit-image's ``lfw_subset``: 100 face and 100 non-face 25x25 crops."""
+    try:
+        from skimage.data import lfw_subset
+    except ModuleNotFoundError as exc:
+        raise ImportError("lfw-subset needs scikit-image: pip install scikit-image") from exc
+    images = np.clip(np.asarray(lfw_subset(), dtype=np.float32), 0.0, 1.0)
+    labels = np.array([1] * 100 + [0] * 100, dtype=np.int64)
+    return ImageDataset(images, labels, "lfw-subset", "", ("non-face", "face"))
+
+
+DATASETS: dict[str, Callable[[], ImageDataset]] = {
+    "digits": load_digits,
+    "fashion-mnist": lambda: load_fashion_mnist("test"),
+    "opencv-digits": load_opencv_digits,
+    "lfw-subset": load_lfw_subset,
+}
+
+
+def available_datasets() -> list[str]:
+    """Names accepted by :func:`load_dataset` whose data is present on this machine."""
+    out = ["digits"]
+    if (FASHION_MNIST_DIR / "t10k-images-idx3-ubyte.gz").exists():
+        out.append("fashion-mnist")
+    if OPENCV_DIGITS_PNG.exists():
+        out.append("opencv-digits")
+    try:
+        import importlib.util
+
+        if importlib.util.find_spec("skimage") is not None:
+            out.append("lfw-subset")
+    except (ImportError, ValueError):
+        pass
+    return out
+
+
+def load_dataset(name: str, max_samples: int | None = None, seed: int = 0) -> ImageDataset:
+    """A named offline dataset or an image folder path, optionally subsampled.
+
+    ``fashion-mnist`` is its 10,000-image test split.
+    """
+    if name in DATASETS:
+        ds = DATASETS[name]()
+    elif os.path.isdir(name):
+        ds = from_folder(name)
+    else:
+        raise ValueError(
+            f"unknown dataset {name!r}; use one of {', '.join(DATASETS)} or an image folder path"
+        )
+    return ds.subset(max_samples, seed)

@@ -1,0 +1,600 @@
+"""Penultimate-layer feature extraction with a resumable on-disk cache.
+
+Transferability metrics score a model from its *features* on the target data
+(You et al., LogME, ICML 2021; Li et al., PED, ICCV 2023: the penultimate
+layer of each pre-trained model). This module turns (model, dataset) into an
+(N, D) feature matrix:
+
+* ``model`` is a ``torch.nn.Module`` whose output is the feature vector, an
+  ONNX graph (:class:`OnnxModel`, output name configurable) or any callable
+  ``batch -> (B, D) array``;
+* inputs are preprocessed deterministically (:class:`ImagePreprocessing`:
+  grey-to-RGB replication, antialiased bilinear resize written in numpy so it
+  does not depend on torchvision/PIL versions, the model's own normalisation);
+* features are cached under ``cache_dir`` keyed by (model, dataset,
+  preprocessing). The dataset is processed in chunks, each written atomically
+  (temporary file + ``os.replace``), so an interrupted run resumes at the first
+  missing chunk and never leaves a half-written file behind.
+
+torch and onnxruntime are imported only when a model of that kind is used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "FeatureSet",
+    "ImagePreprocessing",
+    "OnnxModel",
+    "default_cache_dir",
+    "extract",
+    "extract_zoo",
+    "fingerprint",
+    "resize_images",
+]
+
+CACHE_FORMAT = 1
+DEFAULT_CHUNK = 512
+
+
+def default_cache_dir() -> Path:
+    """``$PEDRANK_CACHE`` if set, else ``$XDG_CACHE_HOME/pedrank`` or ``~/.cache/pedrank``."""
+    env = os.environ.get("PEDRANK_CACHE")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "pedrank"
+
+
+# --------------------------------------------------------------------------- preprocessing
+
+
+def _resize_matrix(n_in: int, n_out: int) -> np.ndarray:
+    """(n_out, n_in) linear-interpolation weights with antialiasing on downscale.
+
+    A triangle (bilinear) kernel centred on each output pixel's source
+    coordinate (half-pixel convention), widened by the scale factor when
+    shrinking, as PIL's ``BILINEAR`` filter does: without the widening a
+    downscale aliases (skips pixels) instead of averaging them.
+    """
+    scale = n_in / n_out
+    support = max(scale, 1.0)
+    centres = (np.arange(n_out) + 0.5) * scale - 0.5  # source coordinate of each output pixel
+    src = np.arange(n_in)
+    w = np.clip(1.0 - np.abs(src[None, :] - centres[:, None]) / support, 0.0, None)
+    empty = w.sum(axis=1) == 0  # cannot happen for the kernel above; guard the division anyway
+    w[empty, np.clip(np.rint(centres[empty]).astype(int), 0, n_in - 1)] = 1.0
+    return w / w.sum(axis=1, keepdims=True)
+
+
+def resize_images(images: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
+    """Resize a batch (B, H, W, C) to (B, h, w, C) with antialiased bilinear filtering.
+
+    Separable: ``out = R_h @ img @ R_w.T`` per channel, one ``einsum`` per
+    batch (no Python loop over images). float64 in, float64 out.
+    """
+    h, w = (size, size) if isinstance(size, int) else size
+    x = np.asarray(images, dtype=np.float64)
+    if x.shape[1:3] == (h, w):
+        return x
+    rh = _resize_matrix(x.shape[1], h)
+    rw = _resize_matrix(x.shape[2], w)
+    return np.einsum("ih,bhwc,jw->bijc", rh, x, rw, optimize=True)
+
+
+@dataclass(frozen=True)
+class ImagePreprocessing:
+    """Deterministic image preprocessing: to RGB in [0, 1], resize, normalise, NCHW.
+
+    Accepted batches: (B, H, W) grey, (B, H, W, 1|3|4) channels-last. ``uint8``
+    input is divided by 255; float input is taken to be in [0, 1] already
+    (:mod:`pedrank.datasets` returns one of the two). Grey images are
+    replicated to three channels; an alpha channel is dropped.
+
+    Parameters
+    ----------
+    size : int
+        Square output side in pixels.
+    mean, std : tuple of 3 floats
+        The model's own input normalisation ``(x - mean) / std`` per channel.
+    """
+
+    size: int
+    mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
+    std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+
+    @property
+    def key(self) -> str:
+        """Identity for cache keys (bump the ``v`` when the algorithm changes)."""
+        m = ",".join(f"{v:g}" for v in self.mean)
+        s = ",".join(f"{v:g}" for v in self.std)
+        return f"image:v1:size={self.size}:mean={m}:std={s}:bilinear-aa"
+
+    def with_size(self, size: int) -> ImagePreprocessing:
+        """The same normalisation at another input size."""
+        return ImagePreprocessing(int(size), self.mean, self.std)
+
+    def __call__(self, batch: Any) -> np.ndarray:
+        if not isinstance(batch, np.ndarray):
+            shapes = {np.shape(im) for im in batch}
+            if len(shapes) > 1:  # images of different sizes (an image folder): one at a time
+                return np.concatenate([self(np.asarray(im)[None]) for im in batch], axis=0)
+        x = np.asarray(batch)
+        if x.ndim == 3:
+            x = x[..., None]
+        if x.ndim != 4 or x.shape[-1] not in (1, 3, 4):
+            raise ValueError(
+                "images must be (B, H, W) or (B, H, W, C) with C in {1, 3, 4}; got shape "
+                f"{x.shape}"
+            )
+        x = x.astype(np.float64) / 255.0 if x.dtype == np.uint8 else x.astype(np.float64)
+        if x.shape[-1] == 4:
+            x = x[..., :3]
+        x = resize_images(x, self.size)
+        if x.shape[-1] == 1:
+            x = np.repeat(x, 3, axis=-1)
+        x = (x - np.asarray(self.mean)) / np.asarray(self.std)
+        return np.ascontiguousarray(x.transpose(0, 3, 1, 2), dtype=np.float32)
+
+
+# --------------------------------------------------------------------------- models
+
+
+class OnnxModel:
+    """An ONNX graph used as a feature extractor.
+
+    Parameters
+    ----------
+    model : str, path or ``onnxruntime.InferenceSession``
+    output_name : str, optional
+        Which graph output holds the features (default: the first output).
+    input_name : str, optional
+        Which graph input receives the batch (default: the first input).
+    """
+
+    def __init__(
+        self, model: Any, output_name: str | None = None, input_name: str | None = None
+    ) -> None:
+        if isinstance(model, str | os.PathLike):
+            try:
+                import onnxruntime as ort
+            except ModuleNotFoundError as exc:
+                raise ImportError("ONNX models need onnxruntime: pip install onnxruntime") from exc
+            self.path: str | None = os.fspath(model)
+            model = ort.InferenceSession(self.path, providers=["CPUExecutionProvider"])
+        else:
+            self.path = None
+        self.session = model
+        outs = [o.name for o in self.session.get_outputs()]
+        ins = [i.name for i in self.session.get_inputs()]
+        if output_name is not None and output_name not in outs:
+            raise ValueError(f"ONNX output {output_name!r} not found; outputs are {outs}")
+        if input_name is not None and input_name not in ins:
+            raise ValueError(f"ONNX input {input_name!r} not found; inputs are {ins}")
+        self.output_name = output_name or outs[0]
+        self.input_name = input_name or ins[0]
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        (out,) = self.session.run([self.output_name], {self.input_name: batch})
+        return np.asarray(out)
+
+    def cache_id(self) -> str | None:
+        if self.path is None:
+            return None
+        return f"onnx:{_file_digest(self.path)}:{self.output_name}"
+
+
+def _file_digest(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:16]
+
+
+def _is_torch_module(model: Any) -> bool:
+    torch = sys.modules.get("torch")  # never import torch just to check a type
+    return torch is not None and isinstance(model, torch.nn.Module)
+
+
+def _is_onnx_session(model: Any) -> bool:
+    ort = sys.modules.get("onnxruntime")
+    return ort is not None and isinstance(model, ort.InferenceSession)
+
+
+def _torch_device(device: str | None) -> str:
+    import torch
+
+    if device is None or device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def _as_batch_function(model: Any, device: str | None, output_name: str | None) -> Callable:
+    """Wrap ``model`` into ``batch -> (B, D) float32 ndarray``."""
+    if _is_torch_module(model):
+        import torch
+
+        dev = _torch_device(device)
+        model = model.to(dev).eval()
+
+        def run_torch(batch: Any) -> np.ndarray:
+            with torch.inference_mode():
+                x = torch.as_tensor(np.asarray(batch), device=dev)
+                out = model(x)
+            return out.detach().float().cpu().numpy()
+
+        return run_torch
+    if isinstance(model, str | os.PathLike) and str(model).endswith(".onnx"):
+        model = OnnxModel(model, output_name=output_name)
+    elif _is_onnx_session(model):
+        model = OnnxModel(model, output_name=output_name)
+    if not callable(model):
+        raise TypeError(
+            "model must be a torch.nn.Module, an ONNX model/path or a callable "
+            f"batch -> features; got {type(model).__name__}"
+        )
+    return model
+
+
+def _model_cache_id(model: Any) -> str | None:
+    """A content identity for models we can hash; ``None`` means 'do not cache'."""
+    if isinstance(model, OnnxModel):
+        return model.cache_id()
+    if isinstance(model, str | os.PathLike) and str(model).endswith(".onnx"):
+        return f"onnx:{_file_digest(model)}"
+    if _is_torch_module(model):
+        h = hashlib.sha256(type(model).__qualname__.encode())
+        for name, t in model.state_dict().items():
+            h.update(name.encode())
+            h.update(t.detach().cpu().contiguous().numpy().tobytes())
+        return f"torch:{h.hexdigest()[:16]}"
+    return None
+
+
+# --------------------------------------------------------------------------- data
+
+
+def fingerprint(inputs: Any, labels: Any) -> str:
+    """A content hash of (inputs, labels): arrays by bytes, sequences of str by text."""
+    h = hashlib.sha256()
+    for part in (inputs, labels):
+        if isinstance(part, np.ndarray) or not isinstance(part, Sequence):
+            arr = np.ascontiguousarray(np.asarray(part))
+            h.update(f"{arr.dtype.str}{arr.shape}".encode())
+            if arr.dtype == object:
+                h.update(repr(arr.tolist()).encode())
+            else:
+                h.update(arr.tobytes())
+        else:
+            h.update(json.dumps([str(s) for s in part]).encode())
+    return h.hexdigest()[:20]
+
+
+def _unpack_data(data: Any) -> tuple[Any, np.ndarray, str | None]:
+    """(inputs, labels, fingerprint or None) from a dataset object or a pair."""
+    if isinstance(data, tuple) and len(data) == 2:
+        inputs, labels = data
+        fp = None
+    else:
+        try:
+            inputs, labels = data.inputs, data.labels
+        except AttributeError:
+            raise TypeError(
+                "data must be a (inputs, labels) pair or an object with .inputs and .labels "
+                f"(e.g. pedrank.datasets.ImageDataset); got {type(data).__name__}"
+            ) from None
+        fp = getattr(data, "fingerprint", None)
+    labels = np.asarray(labels)
+    if len(inputs) != labels.shape[0]:
+        raise ValueError(
+            f"inputs and labels have different lengths: {len(inputs)} and {labels.shape[0]}"
+        )
+    if labels.shape[0] == 0:
+        raise ValueError("the dataset is empty")
+    return inputs, labels, fp
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    """Extracted features and the labels they belong to.
+
+    Attributes
+    ----------
+    features : ndarray, shape (N, D), float32
+    labels : ndarray, shape (N,)
+    cache_path : Path or None
+        Where the features are cached (``None`` when not cached).
+    from_cache : bool
+        ``True`` when nothing had to be computed.
+    """
+
+    features: np.ndarray
+    labels: np.ndarray
+    cache_path: Path | None = None
+    from_cache: bool = False
+
+
+# --------------------------------------------------------------------------- cache I/O
+
+
+def _atomic_save(path: Path, array: np.ndarray) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.save(fh, array, allow_pickle=False)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)  # atomic on POSIX: readers see the old file or the whole new one
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _load_array(path: Path, n_rows: int) -> np.ndarray | None:
+    """The cached array if it is complete and readable, else ``None`` (recompute)."""
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None
+    if arr.ndim != 2 or arr.shape[0] != n_rows or not np.isfinite(arr).all():
+        return None
+    return arr
+
+
+def _progress(total: int, desc: str, enabled: bool | None) -> Any:
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if enabled:
+        try:
+            from tqdm.auto import tqdm
+
+            return tqdm(total=total, desc=desc, unit="img", leave=False)
+        except ImportError:
+            pass
+    return None
+
+
+# --------------------------------------------------------------------------- extraction
+
+
+def _extract(
+    load_model: Callable[[], Any],
+    data: Any,
+    *,
+    preprocess: Callable[[Any], Any] | None,
+    model_key: str | None,
+    batch_size: int,
+    device: str | None,
+    cache_dir: str | os.PathLike | None,
+    output_name: str | None,
+    chunk_size: int,
+    progress: bool | None,
+    desc: str,
+) -> FeatureSet:
+    if batch_size < 1 or chunk_size < 1:
+        raise ValueError("batch_size and chunk_size must be positive")
+    inputs, labels, fp = _unpack_data(data)
+    n = labels.shape[0]
+
+    cache: Path | None = None
+    if cache_dir is not None and model_key is not None:
+        if fp is None:
+            fp = fingerprint(inputs, labels)
+        pre_key = "none" if preprocess is None else getattr(preprocess, "key", None)
+        if pre_key is None:
+            warnings.warn(
+                "preprocess has no 'key' attribute, so features are not cached",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        else:
+            ident = {
+                "format": CACHE_FORMAT,
+                "model": model_key,
+                "data": fp,
+                "n": int(n),
+                "preprocess": pre_key,
+            }
+            digest = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:24]
+            cache = Path(cache_dir).expanduser() / "features" / digest
+            final = cache / "features.npy"
+            if final.exists():
+                feats = _load_array(final, n)
+                if feats is not None:
+                    return FeatureSet(feats, labels, final, from_cache=True)
+            cache.mkdir(parents=True, exist_ok=True)
+            _atomic_write_text(cache / "key.json", json.dumps(ident, indent=1, sort_keys=True))
+
+    starts = list(range(0, n, chunk_size))
+    chunks: list[np.ndarray | None] = [None] * len(starts)
+    if cache is not None:
+        for i, s in enumerate(starts):
+            p = cache / f"chunk_{i:06d}.npy"
+            if p.exists():
+                chunks[i] = _load_array(p, min(s + chunk_size, n) - s)
+    todo = [i for i, c in enumerate(chunks) if c is None]
+
+    if todo:
+        fn = _as_batch_function(load_model(), device, output_name)
+        bar = _progress(
+            sum(min(starts[i] + chunk_size, n) - starts[i] for i in todo), desc, progress
+        )
+        try:
+            for i in todo:
+                s, e = starts[i], min(starts[i] + chunk_size, n)
+                parts = []
+                for b in range(s, e, batch_size):
+                    batch = inputs[b : min(b + batch_size, e)]
+                    x = preprocess(batch) if preprocess is not None else batch
+                    out = np.asarray(fn(x), dtype=np.float32)
+                    parts.append(out.reshape(out.shape[0], -1))
+                    if bar is not None:
+                        bar.update(parts[-1].shape[0])
+                chunk = np.concatenate(parts, axis=0)
+                if chunk.shape[0] != e - s:
+                    raise ValueError(
+                        f"the model returned {chunk.shape[0]} feature rows for {e - s} inputs"
+                    )
+                if not np.isfinite(chunk).all():
+                    raise ValueError("the model produced NaN or infinite features")
+                chunks[i] = chunk
+                if cache is not None:
+                    _atomic_save(cache / f"chunk_{i:06d}.npy", chunk)
+        finally:
+            if bar is not None:
+                bar.close()
+
+    dims = {c.shape[1] for c in chunks if c is not None}
+    if len(dims) != 1:
+        raise ValueError(f"inconsistent feature dimensions across chunks: {sorted(dims)}")
+    feats = np.concatenate(chunks, axis=0)  # type: ignore[arg-type]
+    if cache is None:
+        return FeatureSet(feats, labels, None, from_cache=False)
+    _atomic_save(cache / "features.npy", feats)
+    # The consolidated file is complete; the per-chunk files are redundant now.
+    for i in range(len(starts)):
+        (cache / f"chunk_{i:06d}.npy").unlink(missing_ok=True)
+    return FeatureSet(feats, labels, cache / "features.npy", from_cache=not todo)
+
+
+def extract(
+    model: Any,
+    data: Any,
+    *,
+    preprocess: Callable[[Any], Any] | None = None,
+    batch_size: int = 64,
+    device: str | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    model_key: str | None = None,
+    output_name: str | None = None,
+    chunk_size: int = DEFAULT_CHUNK,
+    progress: bool | None = None,
+) -> FeatureSet:
+    """Features of ``model`` on every sample of ``data``, in order, cached on disk.
+
+    Parameters
+    ----------
+    model : torch.nn.Module, OnnxModel, onnxruntime.InferenceSession, str or callable
+        Its output for a batch is the (B, D) feature matrix (outputs of any
+        other shape are flattened per sample). A ``.onnx`` path is loaded with
+        onnxruntime; ``output_name`` picks the graph output.
+    data : (inputs, labels) or dataset object
+        ``inputs`` is indexable by slices (an array of images, a list of
+        strings); an object needs ``.inputs`` and ``.labels`` and may carry a
+        ``.fingerprint`` string (see :mod:`pedrank.datasets`).
+    preprocess : callable, optional
+        ``batch -> model input``; needs a ``key`` string attribute for caching
+        (e.g. :class:`ImagePreprocessing`).
+    batch_size : int
+        Samples per forward pass.
+    device : str, optional
+        torch device; default CUDA when available, else CPU.
+    cache_dir : path, optional
+        Cache root (e.g. :func:`default_cache_dir`); ``None`` disables the cache.
+    model_key : str, optional
+        Identity of the model for the cache. Derived from the weights for torch
+        modules and ONNX files; a plain callable is cached only if given one.
+    chunk_size : int
+        Samples per cache chunk: the most work a crash can lose.
+    progress : bool, optional
+        Show a tqdm bar (default: when stderr is a terminal).
+
+    Returns
+    -------
+    FeatureSet
+    """
+    if model_key is None:
+        model_key = _model_cache_id(model)
+    return _extract(
+        lambda: model,
+        data,
+        preprocess=preprocess,
+        model_key=model_key,
+        batch_size=batch_size,
+        device=device,
+        cache_dir=cache_dir,
+        output_name=output_name,
+        chunk_size=chunk_size,
+        progress=progress,
+        desc="features",
+    )
+
+
+def extract_zoo(
+    name: str,
+    data: Any,
+    *,
+    image_size: int | None = None,
+    batch_size: int = 64,
+    device: str | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    chunk_size: int = DEFAULT_CHUNK,
+    progress: bool | None = None,
+) -> FeatureSet:
+    """Features of the zoo model ``name`` (see :mod:`pedrank.models.zoo`) on ``data``.
+
+    The model is loaded only when some chunk is missing from the cache, so a
+    fully cached run imports no torch and reads no weights.
+
+    Parameters
+    ----------
+    image_size : int, optional
+        Override the entry's input size (vision models; smaller is faster on
+        CPU, at some cost in feature quality).
+    Other parameters as in :func:`extract`.
+    """
+    from pedrank.models.zoo import get_entry
+
+    entry = get_entry(name)
+    pre = entry.preprocessing
+    if image_size is not None:
+        if not hasattr(pre, "with_size"):
+            raise ValueError(f"zoo model {name!r} has no resizable preprocessing; drop image_size")
+        pre = pre.with_size(image_size)
+    return _extract(
+        entry.load,
+        data,
+        preprocess=pre,
+        model_key=entry.cache_id,
+        batch_size=batch_size,
+        device=device,
+        cache_dir=cache_dir,
+        output_name=None,
+        chunk_size=chunk_size,
+        progress=progress,
+        desc=name,
+    )
+
+
+def clear_cache(cache_dir: str | os.PathLike) -> None:
+    """Delete every cached feature file under ``cache_dir``."""
+    shutil.rmtree(Path(cache_dir) / "features", ignore_errors=True)

@@ -1,0 +1,116 @@
+"""Feature files: one ``MODEL.npz`` per model and task.
+
+Keys (numpy ``.npz``, loaded without pickle):
+
+* ``features`` — N x D float array, the model's features of the target samples;
+* ``labels`` — N labels (ints or strings);
+* ``source_mean``, ``source_std`` — optional D-vectors, the model's source
+  feature statistics (needed by PED);
+* ``source_probs`` — optional N x Z softmax outputs of the source classifier
+  (needed by LEEP and NCE).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pedrank.core._validation import as_float_matrix, encode_labels
+from pedrank.core.source import SourceStats
+
+
+@dataclass(frozen=True)
+class FeatureFile:
+    """Contents of a feature file (validated)."""
+
+    path: Path
+    features: np.ndarray | None
+    labels: np.ndarray
+    source: SourceStats | None = None
+    source_probs: np.ndarray | None = None
+
+    @property
+    def name(self) -> str:
+        """Model name: the file name without ``.npz``."""
+        return self.path.stem
+
+
+def load_feature_file(path: str | os.PathLike[str], *, require_features: bool = True,
+                      min_classes: int = 2) -> FeatureFile:
+    """Read and validate a feature file; every error names the file and the fix."""
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{p}: no such feature file")
+    try:
+        data = np.load(p, allow_pickle=False)
+    except (ValueError, OSError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{p}: not a readable .npz feature file ({exc})") from None
+    with data:
+        keys = set(data.files)
+        try:
+            arrays = {k: data[k] for k in keys}
+        except (ValueError, OSError, zipfile.BadZipFile) as exc:
+            raise ValueError(f"{p}: corrupt .npz feature file ({exc})") from None
+    if "labels" not in arrays:
+        raise ValueError(f"{p}: missing array 'labels' (N target labels); found {sorted(keys)}")
+    if require_features and "features" not in arrays:
+        raise ValueError(f"{p}: missing array 'features' (N x D); found {sorted(keys)}")
+    try:
+        labels = arrays["labels"]
+        features = None
+        if "features" in arrays:
+            features = as_float_matrix(arrays["features"], "features", copy=False)
+            encode_labels(labels, features.shape[0], min_classes=min_classes, name="labels")
+        else:
+            encode_labels(labels, None, min_classes=min_classes, name="labels")
+        source = None
+        if ("source_mean" in arrays) != ("source_std" in arrays):
+            raise ValueError("has only one of 'source_mean' / 'source_std'; store both or neither")
+        if "source_mean" in arrays:
+            source = SourceStats(arrays["source_mean"], arrays["source_std"])
+            if features is not None:
+                source.check_dim(features.shape[1])
+        probs = None
+        if "source_probs" in arrays:
+            probs = as_float_matrix(arrays["source_probs"], "source_probs", copy=False)
+            if probs.shape[0] != labels.shape[0]:
+                raise ValueError(
+                    f"source_probs has {probs.shape[0]} rows but there are {labels.shape[0]} "
+                    "labels"
+                )
+    except ValueError as exc:
+        raise ValueError(f"{p}: {exc}") from None
+    return FeatureFile(p, features, labels, source, probs)
+
+
+def save_feature_file(path: str | os.PathLike[str], features: Any, labels: Any,
+                      source: SourceStats | None = None, source_probs: Any = None) -> Path:
+    """Write a feature file atomically (temporary file + rename: never half-written)."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    arrays: dict[str, np.ndarray] = {"features": np.asarray(features), "labels": np.asarray(labels)}
+    if arrays["labels"].dtype == object:
+        arrays["labels"] = arrays["labels"].astype(str)
+    if source is not None:
+        arrays["source_mean"] = source.mean
+        arrays["source_std"] = source.std
+    if source_probs is not None:
+        arrays["source_probs"] = np.asarray(source_probs)
+    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return p
+
+
+__all__ = ["FeatureFile", "load_feature_file", "save_feature_file"]

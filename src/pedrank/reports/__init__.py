@@ -1,0 +1,1 @@
+"""The reports layer: tables and plots of rankings and benchmark grids."""
