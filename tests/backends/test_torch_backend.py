@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pedrank
-from pedrank.core._validation import check_features_labels, class_means
+from pedrank.core._linalg import class_means
+from pedrank.core._validation import check_features_labels
 from pedrank.core.backends import torch_backend as tb
 from pedrank.core.ped import _class_radii, _dynamics_numpy
 

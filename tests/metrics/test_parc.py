@@ -190,7 +190,7 @@ def test_upper_blocks_cover_the_triangle_in_row_major_order(n, max_elements):
 
 def test_reference_label_levels_code_the_literal_matrix():
     """The byte codes reproduce every entry of the reference's 1 - corrcoef(one_hot)."""
-    from pedrank.core._validation import one_hot
+    from pedrank.core._linalg import one_hot
     from pedrank.core.metrics.parc import _label_levels_reference
 
     for C, n in [(2, 40), (7, 300), (60, 900)]:

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import sparse
 
 
 @dataclass(frozen=True)
@@ -174,39 +173,3 @@ def check_probabilities(P: Any, name: str = "source_probs") -> np.ndarray:
             f"[{sums.min():.4g}, {sums.max():.4g}]. Apply scipy.special.softmax(logits, axis=1)."
         )
     return arr
-
-
-def row_blocks(n_rows: int, n_cols: int, block_bytes: int = 1 << 25) -> list[slice]:
-    """Row slices of an ``n_rows x n_cols`` float64 array, each about ``block_bytes`` (32 MB).
-
-    Per-row work (centring by class means, mixing, shifting) done block by
-    block keeps temporaries bounded whatever N is, instead of allocating more
-    N x D arrays.
-    """
-    step = max(256, block_bytes // (8 * max(n_cols, 1)))
-    return [slice(a, min(a + step, n_rows)) for a in range(0, n_rows, step)]
-
-
-def class_sums(X: np.ndarray, enc: LabelEncoding) -> np.ndarray:
-    """Per-class sums of the rows of ``X`` (C x D) in one pass, memory O(N + C*D).
-
-    A sparse C x N indicator times ``X`` avoids both a Python loop over
-    classes and a dense C x N one-hot matrix (800 MB at N=100k, C=1000).
-    """
-    n = enc.codes.shape[0]
-    indicator = sparse.csr_matrix(
-        (np.ones(n), (enc.codes, np.arange(n))), shape=(enc.n_classes, n)
-    )
-    return np.asarray(indicator @ X)
-
-
-def class_means(X: np.ndarray, enc: LabelEncoding) -> np.ndarray:
-    """Per-class means (C x D) in one pass over ``X``."""
-    return class_sums(X, enc) / enc.counts[:, None]
-
-
-def one_hot(enc: LabelEncoding) -> np.ndarray:
-    """N x C one-hot float64 indicator of the encoded labels."""
-    Y = np.zeros((enc.codes.shape[0], enc.n_classes), dtype=np.float64)
-    Y[np.arange(enc.codes.shape[0]), enc.codes] = 1.0
-    return Y

@@ -34,7 +34,13 @@ import numpy as np
 from scipy.spatial.distance import cdist
 from sklearn.base import BaseEstimator
 
-from pedrank.core._validation import LabelEncoding, check_features_labels, class_means, row_blocks
+from pedrank.core._linalg import class_means, row_blocks
+from pedrank.core._validation import LabelEncoding, check_features_labels
+from pedrank.core._warnings import (
+    CoincidentClassMeansWarning,
+    SourceFallbackWarning,
+    warn_coincident_class_means,
+)
 from pedrank.core.source import DEFAULT_EPS, SourceStats
 
 SourceArg = SourceStats | tuple[Any, Any] | Literal["target"] | None
@@ -42,24 +48,6 @@ SourceArg = SourceStats | tuple[Any, Any] | Literal["target"] | None
 # Row blocks of 8 MB for the per-row passes over X: PED's peak memory is then X
 # (float64) plus a few C x D arrays, ~20x below the official C x C x D arrays.
 _BLOCK_BYTES = 1 << 23
-
-
-class CoincidentClassMeansWarning(RuntimeWarning):
-    """Two classes have identical means; that pair exerts no push."""
-
-
-def warn_coincident_class_means(stacklevel: int) -> None:
-    """Emit the :class:`CoincidentClassMeansWarning` (shared by the numpy and torch dynamics)."""
-    warnings.warn(
-        "PED: two or more classes have identical means in the standardised space; "
-        "those pairs exert no push (the official code returns NaN here).",
-        CoincidentClassMeansWarning,
-        stacklevel=stacklevel + 1,
-    )
-
-
-class SourceFallbackWarning(UserWarning):
-    """PED standardised with the target's own statistics (no source statistics given)."""
 
 
 @dataclass(frozen=True)

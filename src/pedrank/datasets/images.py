@@ -30,6 +30,9 @@ from typing import Any
 
 import numpy as np
 
+from pedrank._fingerprint import data_fingerprint
+from pedrank.core.sampling import stratified_subsample
+
 __all__ = [
     "DATASETS",
     "ImageDataset",
@@ -80,7 +83,7 @@ class ImageDataset:
             )
         object.__setattr__(self, "labels", labels)
         if not self.fingerprint:
-            object.__setattr__(self, "fingerprint", _fingerprint(self.inputs, labels))
+            object.__setattr__(self, "fingerprint", data_fingerprint(self.inputs, labels))
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
@@ -95,7 +98,7 @@ class ImageDataset:
             return self
         if max_samples < 1:
             raise ValueError(f"max_samples must be positive; got {max_samples}")
-        idx = stratified_indices(self.labels, max_samples, seed)
+        idx = stratified_subsample(self.labels, max_samples, seed)
         return self.take(idx, f"{self.name}[{max_samples},seed={seed}]")
 
     def take(self, idx: np.ndarray, name: str | None = None) -> ImageDataset:
@@ -107,38 +110,6 @@ class ImageDataset:
             inputs = [self.inputs[i] for i in idx]
         sub_fp = hashlib.sha256(self.fingerprint.encode() + idx.tobytes()).hexdigest()[:20]
         return ImageDataset(inputs, self.labels[idx], name or self.name, sub_fp, self.classes)
-
-
-def stratified_indices(labels: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
-    """Sorted indices of a class-stratified random sample of size ``n``.
-
-    Uses scikit-learn's ``train_test_split(stratify=...)``; falls back to a
-    plain random sample when some class is too small to stratify.
-    """
-    from sklearn.model_selection import train_test_split
-
-    all_idx = np.arange(labels.shape[0])
-    try:
-        idx, _ = train_test_split(all_idx, train_size=n, stratify=labels, random_state=seed)
-    except ValueError:
-        idx = np.random.default_rng(seed).choice(all_idx, size=n, replace=False)
-    return np.sort(idx)
-
-
-def _fingerprint(inputs: Any, labels: np.ndarray) -> str:
-    h = hashlib.sha256()
-    if isinstance(inputs, np.ndarray):
-        arr = np.ascontiguousarray(inputs)
-        h.update(f"{arr.dtype.str}{arr.shape}".encode())
-        h.update(arr.tobytes())
-    else:
-        for im in inputs:
-            arr = np.ascontiguousarray(np.asarray(im))
-            h.update(f"{arr.dtype.str}{arr.shape}".encode())
-            h.update(arr.tobytes())
-    lab = np.asarray(labels)
-    h.update(repr(lab.tolist()).encode() if lab.dtype == object else lab.tobytes())
-    return h.hexdigest()[:20]
 
 
 def _check_images(images: Any) -> Any:

@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from pedrank.core.sampling import subsample_per_class
+
 __all__ = [
     "FORTUNE_LANGUAGE_PACKAGES",
     "TEXT_DATASETS",
@@ -107,44 +109,6 @@ class TextDatasetUnavailable(FileNotFoundError):
 
 def _apt_hint(packages: Iterable[str]) -> str:
     return "sudo apt-get install " + " ".join(packages)
-
-
-def subsample_per_class(
-    labels: Sequence[object] | np.ndarray,
-    max_per_class: int | None,
-    seed: int = 0,
-) -> np.ndarray:
-    """Indices of a seeded per-class subsample, in increasing (source) order.
-
-    Parameters
-    ----------
-    labels : sequence
-        One label per item.
-    max_per_class : int or None
-        Keep at most this many items of each class (all when ``None``).
-    seed : int
-        Seed of the random draw; the same seed gives the same subset.
-
-    Returns
-    -------
-    numpy.ndarray of int
-        Sorted indices into ``labels``.
-    """
-    lab = np.asarray(labels)
-    if max_per_class is None:
-        return np.arange(lab.shape[0])
-    if int(max_per_class) < 1:
-        raise ValueError(f"max_per_class must be a positive integer or None; got {max_per_class}")
-    rng = np.random.default_rng(seed)
-    classes, codes = np.unique(lab, return_inverse=True)
-    # One random key per item, then rank items within their class by that key:
-    # a vectorised "shuffle each class and keep the first k".
-    keys = rng.random(lab.shape[0])
-    order = np.lexsort((keys, codes))
-    sorted_codes = codes[order]
-    starts = np.searchsorted(sorted_codes, np.arange(classes.shape[0]))
-    rank_in_class = np.arange(order.shape[0]) - starts[sorted_codes]
-    return np.sort(order[rank_in_class < int(max_per_class)])
 
 
 def _finish(

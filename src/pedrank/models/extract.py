@@ -24,16 +24,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import sys
 import tempfile
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from pedrank._fingerprint import data_fingerprint as fingerprint
 
 __all__ = [
     "FeatureSet",
@@ -266,22 +267,6 @@ def _model_cache_id(model: Any) -> str | None:
 
 
 # --------------------------------------------------------------------------- data
-
-
-def fingerprint(inputs: Any, labels: Any) -> str:
-    """A content hash of (inputs, labels): arrays by bytes, sequences of str by text."""
-    h = hashlib.sha256()
-    for part in (inputs, labels):
-        if isinstance(part, np.ndarray) or not isinstance(part, Sequence):
-            arr = np.ascontiguousarray(np.asarray(part))
-            h.update(f"{arr.dtype.str}{arr.shape}".encode())
-            if arr.dtype == object:
-                h.update(repr(arr.tolist()).encode())
-            else:
-                h.update(arr.tobytes())
-        else:
-            h.update(json.dumps([str(s) for s in part]).encode())
-    return h.hexdigest()[:20]
 
 
 def _unpack_data(data: Any) -> tuple[Any, np.ndarray, str | None]:
@@ -593,8 +578,3 @@ def extract_zoo(
         progress=progress,
         desc=name,
     )
-
-
-def clear_cache(cache_dir: str | os.PathLike) -> None:
-    """Delete every cached feature file under ``cache_dir``."""
-    shutil.rmtree(Path(cache_dir) / "features", ignore_errors=True)

@@ -147,10 +147,9 @@ def compute_source_stats(
 
     crops = augmented_crops(natural_images(), n_per_image, image_size, seed)
     labels = np.zeros(crops.shape[0], dtype=np.int64)
-    from pedrank.datasets import ImageDataset
-
-    ds = ImageDataset(crops, labels, f"natural-crops-{image_size}-seed{seed}")
-    fs = extract_zoo(model, ds, image_size=image_size, cache_dir=cache_dir, device=device)
+    # A plain (inputs, labels) pair: models sits beside datasets, not above it.
+    fs = extract_zoo(model, (crops, labels), image_size=image_size, cache_dir=cache_dir,
+                     device=device)
     return SourceStats.from_features(fs.features)
 
 

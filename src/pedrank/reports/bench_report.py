@@ -20,29 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pedrank.pipeline.bench.config import BASELINE, BenchConfig
+from pedrank.pipeline.bench.config import BenchConfig
 from pedrank.pipeline.bench.runner import Grid, load_groundtruth, plan_grid
 from pedrank.pipeline.bench.store import CellResult, ResultStore
+from pedrank.reports.labels import row_label
 
 PARTIAL = "†"
 MAX_MISSING_LINES = 300  # a huge partial grid lists the rest in cells.csv
-
-DISPLAY_NAMES = {
-    "logme": "LogME", "sfda": "SFDA", "gbc": "GBC", "nleep": "N-LEEP", "parc": "PARC",
-    "leep": "LEEP", "nce": "NCE", "hscore": "H-Score", "regularized_hscore": "Reg. H-Score",
-    "transrate": "TransRate", "etran": "ETran", "ncti": "NCTI", "lda": "LDA",
-}
-
-
-def row_label(metric: str, variant: str) -> str:
-    """``LogME``, ``PED+LogME`` or ``PED[name]+LogME``."""
-    name = DISPLAY_NAMES.get(metric, metric)
-    if variant == BASELINE:
-        return name
-    if variant == "ped":
-        return f"PED+{name}"
-    return f"PED[{variant}]+{name}"
-
 
 @dataclass
 class Table:
@@ -115,11 +99,6 @@ class Table:
             body.append(f"<tr><th>{html.escape(label)}</th>{tds}</tr>")
         return (f"<table><thead><tr><th></th>{head}</tr></thead>"
                 f"<tbody>{''.join(body)}</tbody></table>")
-
-    def as_dict(self) -> dict[str, dict[str, float | None]]:
-        """``{row label: {dataset: value, ..., "mean": value}}``."""
-        return {row_label(*r): {**{c: self.values[r].get(c) for c in self.columns},
-                                "mean": self.mean(r)} for r in self.rows}
 
 
 @dataclass

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from pedrank.pipeline.bench.config import BenchConfig, PedVariant
-from pedrank.reports.bench_report import Table, collect, row_label
+from pedrank.reports.bench_report import Table, collect
+from pedrank.reports.labels import row_label
 
 PAPER_METRICS = ("logme", "sfda", "gbc", "nleep", "parc")
 PED_POOL = "self_supervised_pool_ped_readme"

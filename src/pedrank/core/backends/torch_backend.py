@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from pedrank.core._warnings import warn_coincident_class_means
+
 _INSTALL_HINT = (
     "the PyTorch back end (device=...) needs torch: pip install pedrank[torch] "
     "(or use device=None for the numpy back end)"
@@ -157,8 +159,6 @@ def ped_dynamics(means_z: np.ndarray, rho: np.ndarray, *, time_step: float, nsig
         step = torch.minimum(k * overlap, overlap)
         pushing = step > 0
         if not warned and bool((pushing & (dist == 0)).any()):
-            from pedrank.core.ped import warn_coincident_class_means
-
             warn_coincident_class_means(stacklevel=4)
             warned = True
         ok = pushing & (dist > 0)

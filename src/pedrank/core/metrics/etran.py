@@ -36,7 +36,8 @@ import numpy as np
 from scipy import linalg
 from scipy.special import logsumexp
 
-from pedrank.core._validation import LabelEncoding, check_features_labels, class_sums
+from pedrank.core._linalg import class_sums
+from pedrank.core._validation import LabelEncoding, check_features_labels
 from pedrank.core.metrics._registry import register
 from pedrank.core.metrics.ncti import _minmax
 from pedrank.core.metrics.sfda import _posterior as _sfda_posterior

@@ -7,13 +7,8 @@ from typing import Any, Literal
 import numpy as np
 from scipy.spatial.distance import cdist
 
-from pedrank.core._validation import (
-    LabelEncoding,
-    check_features_labels,
-    class_means,
-    class_sums,
-    row_blocks,
-)
+from pedrank.core._linalg import class_means, class_sums, row_blocks
+from pedrank.core._validation import LabelEncoding, check_features_labels
 from pedrank.core.metrics._registry import register
 
 # Variance floor of the reference: constant feature dimensions would otherwise

@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 from scipy import linalg
 
-from pedrank.core._validation import LabelEncoding, check_features_labels, class_means
+from pedrank.core._linalg import class_means
+from pedrank.core._validation import LabelEncoding, check_features_labels
 from pedrank.core.metrics._registry import register
 
 # Relative cut-off of the pseudo-inverse, as in the reference implementations

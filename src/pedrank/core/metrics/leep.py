@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from pedrank.core._validation import check_probabilities, class_sums, encode_labels
+from pedrank.core._linalg import class_sums
+from pedrank.core._validation import check_probabilities, encode_labels
 from pedrank.core.metrics._registry import register
 
 __all__ = ["leep", "empirical_conditional"]

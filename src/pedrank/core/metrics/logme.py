@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 from scipy import linalg
 
-from pedrank.core._validation import as_float_matrix, check_features_labels, one_hot
+from pedrank.core._linalg import one_hot
+from pedrank.core._validation import as_float_matrix, check_features_labels
 from pedrank.core.metrics._registry import register
 
 _MAX_ITER = 11

@@ -38,7 +38,8 @@ from sklearn.decomposition import PCA
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from threadpoolctl import threadpool_limits
 
-from pedrank.core._validation import LabelEncoding, check_features_labels, class_means
+from pedrank.core._linalg import class_means
+from pedrank.core._validation import LabelEncoding, check_features_labels
 from pedrank.core.metrics._registry import register
 
 __all__ = ["NCTITerms", "ncti", "ncti_terms", "ncti_combine"]

@@ -10,7 +10,8 @@ from sklearn.decomposition import PCA
 from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 
-from pedrank.core._validation import check_features_labels, check_int, class_sums
+from pedrank.core._linalg import class_sums
+from pedrank.core._validation import check_features_labels, check_int
 from pedrank.core.metrics._registry import register
 from pedrank.core.sampling import stratified_subsample
 

@@ -9,13 +9,8 @@ import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.preprocessing import StandardScaler
 
-from pedrank.core._validation import (
-    LabelEncoding,
-    check_int,
-    check_matrix,
-    encode_labels,
-    one_hot,
-)
+from pedrank.core._linalg import one_hot
+from pedrank.core._validation import LabelEncoding, check_int, check_matrix, encode_labels
 from pedrank.core.metrics._registry import register
 from pedrank.core.sampling import stratified_subsample
 

@@ -8,7 +8,8 @@ import numpy as np
 from scipy import linalg
 from scipy.special import softmax
 
-from pedrank.core._validation import LabelEncoding, check_features_labels, class_means, row_blocks
+from pedrank.core._linalg import class_means, row_blocks
+from pedrank.core._validation import LabelEncoding, check_features_labels
 from pedrank.core.metrics._registry import register
 
 _POWER_ITERATIONS = 3

@@ -52,6 +52,17 @@ DEFAULT_RESULTS = "bench-results"
 SCHEDULER_LOCAL = "local"
 
 
+EXTRACT_KEYS = {"max_samples", "seed", "image_size", "batch_size", "device", "cache_dir"}
+
+
+def check_extract_options(opts: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate the ``[extract]`` table; return it as a dict."""
+    unknown = sorted(set(opts) - EXTRACT_KEYS)
+    if unknown:
+        raise ValueError(f"unknown [extract] key(s) {unknown}; known: {sorted(EXTRACT_KEYS)}")
+    return dict(opts)
+
+
 @dataclass(frozen=True)
 class PedVariant:
     """One PED setting of the grid.
@@ -231,8 +242,6 @@ def config_from_mapping(data: Mapping[str, Any], base_dir: str | os.PathLike[str
         elif key == "extract":
             if not isinstance(value, Mapping):
                 raise ValueError("'extract' must be a table: [extract] max_samples = ...")
-            from pedrank.pipeline.bench.extraction import check_extract_options
-
             ext = check_extract_options(value)
             if "cache_dir" in ext:
                 ext["cache_dir"] = str(resolve(ext["cache_dir"]))

@@ -21,17 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from pedrank.pipeline.bench.config import BenchConfig
-
-EXTRACT_KEYS = {"max_samples", "seed", "image_size", "batch_size", "device", "cache_dir"}
-
-
-def check_extract_options(opts: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate the ``[extract]`` table; return it as a dict."""
-    unknown = sorted(set(opts) - EXTRACT_KEYS)
-    if unknown:
-        raise ValueError(f"unknown [extract] key(s) {unknown}; known: {sorted(EXTRACT_KEYS)}")
-    return dict(opts)
+from pedrank.pipeline.bench.config import BenchConfig, check_extract_options
 
 
 def _extract_one(model: str, dataset: str, opts: Mapping[str, Any],

@@ -27,7 +27,7 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -281,7 +281,3 @@ class ResultStore:
     def runs(self) -> list[dict[str, Any]]:
         rows = self._con.execute("SELECT * FROM runs ORDER BY run_id")
         return [dict(r) for r in rows]
-
-
-def result_dict(result: CellResult) -> dict[str, Any]:
-    return asdict(result)

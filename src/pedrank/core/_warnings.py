@@ -1,0 +1,30 @@
+"""PED's warning classes and the one function that emits the coincident-means warning.
+
+A module of its own below :mod:`pedrank.core.ped` and :mod:`pedrank.core.backends`, so
+that both dynamics (numpy and torch) share one message without importing each other.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+
+class CoincidentClassMeansWarning(RuntimeWarning):
+    """Two classes have identical means; that pair exerts no push."""
+
+
+class SourceFallbackWarning(UserWarning):
+    """PED standardised with the target's own statistics (no source statistics given)."""
+
+
+def warn_coincident_class_means(stacklevel: int) -> None:
+    """Emit the :class:`CoincidentClassMeansWarning` (shared by the numpy and torch dynamics)."""
+    warnings.warn(
+        "PED: two or more classes have identical means in the standardised space; "
+        "those pairs exert no push (the official code returns NaN here).",
+        CoincidentClassMeansWarning,
+        stacklevel=stacklevel + 1,
+    )
+
+
+__all__ = ["CoincidentClassMeansWarning", "SourceFallbackWarning", "warn_coincident_class_means"]
