@@ -1,4 +1,4 @@
-"""Fidelity contract: the official implementation's outputs (../shared/golden/public.npz).
+"""Fidelity contract: the official implementation's outputs (tests/golden/public.npz).
 
 PED features, accepted steps, one-step features/change, LogME, SFDA, PED+LogME,
 PED+SFDA to 1e-9 relative. For the N < D case ``wide`` LogME must be the
@@ -80,3 +80,21 @@ def test_golden_inputs_not_mutated(golden):
     pedrank.score(X, y, metric="sfda", ped=True, source=_source(case))
     np.testing.assert_array_equal(X, case["X"])
     np.testing.assert_array_equal(y, case["y"])
+
+
+GOLDEN_SHA256 = "20865f0d7a659b401be5edd7a3260a35eaa09ec072480aebef5a03ff09263ef2"
+
+
+def test_golden_file_is_the_recorded_one():
+    """tests/golden/public.npz is byte-identical to the file described in its README."""
+    import hashlib
+
+    from _helpers import GOLDEN
+
+    assert hashlib.sha256(GOLDEN.read_bytes()).hexdigest() == GOLDEN_SHA256
+
+
+def test_golden_holds_every_case(golden):
+    assert sorted(golden) == sorted(GOLDEN_CASES)
+    for case in golden.values():
+        assert {"X", "y", "source_X", "ped_X", "ped_steps", "logme", "sfda", "parc"} <= set(case)
