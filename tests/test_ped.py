@@ -9,10 +9,13 @@ import pytest
 from _helpers import blobs
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import pedrank
 from pedrank import PED, CoincidentClassMeansWarning, SourceFallbackWarning, SourceStats
-from pedrank.core.ped import ped_transform
+from pedrank.core.ped import MAX_STEPS_CAP, ped_transform
 
 
 def _overlapping(seed=0, n=30, C=4, D=6):
@@ -100,14 +103,68 @@ def test_classes_translate_rigidly_and_steps_follow_exit_rule():
         assert res.ratios[res.n_steps] <= 0.5
 
 
-def test_max_steps_zero_and_validation():
+def test_parameter_validation():
     X, y = _overlapping()
     src = _stats(X.shape[1])
-    assert ped_transform(X, y, src, max_steps=0).n_steps == 0
-    with pytest.raises(ValueError, match="max_steps"):
-        ped_transform(X, y, src, max_steps=-1)
+    bad = [("max_steps", 0), ("max_steps", -1), ("max_steps", 2.5), ("max_steps", True),
+           ("max_steps", MAX_STEPS_CAP + 1), ("max_steps", 100_000_000),
+           ("exit_ratio", -1.0), ("exit_ratio", 0.0), ("exit_ratio", 1.5),
+           ("time_step", 0.0), ("time_step", float("inf")), ("nsigma", -0.6),
+           ("nsigma", float("nan")), ("constant", 0.0), ("constant", "1")]
+    for name, value in bad:
+        with pytest.raises(ValueError, match=name):
+            ped_transform(X, y, src, **{name: value})
+        with pytest.raises(ValueError, match=name):  # validated in fit, before any work
+            PED(**{name: value}).fit(np.zeros((3, X.shape[1])))
     with pytest.raises(ValueError, match="dimension"):
         ped_transform(X, y, _stats(X.shape[1] + 1))
+    with pytest.raises(ValueError, match="eps"):
+        PED(eps=0.0).fit(np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="fallback"):
+        PED(fallback="nope").fit(np.zeros((3, 2)))
+    # exit_ratio = 1 rejects the first step (its ratio is 1): PED leaves X unchanged
+    assert ped_transform(X, y, src, exit_ratio=1.0).n_steps == 0
+    assert 6 < ped_transform(X, y, src, max_steps=MAX_STEPS_CAP).n_steps < MAX_STEPS_CAP
+
+
+def test_cli_runaway_parameters_are_refused_at_once(tmp_path):
+    """``--max-steps 100000000 --exit-ratio -1`` used to run practically forever."""
+    from pedrank.cli import main
+
+    X, y = _overlapping()
+    path = tmp_path / "m.npz"
+    np.savez(path, features=X, labels=y)
+    argv = ["score", str(path), "--ped", "--ped-fallback", "target", "--max-steps",
+            "100000000", "--exit-ratio", "-1"]
+    assert main(argv) == 2
+
+
+def test_unfitted_transform_raises_not_fitted_error():
+    X, y = _overlapping()
+    with pytest.raises(NotFittedError, match="fit"):
+        PED().transform(X, y)
+    assert issubclass(NotFittedError, ValueError)  # the CLI reports it as one line
+
+
+def test_sklearn_conventions_params_clone_fit_transform():
+    X, y = _overlapping()
+    rng = np.random.default_rng(3)
+    source_X = rng.normal(size=(100, X.shape[1]))
+    est = PED(nsigma=0.3)
+    assert est.set_params(max_steps=4) is est and est.get_params()["max_steps"] == 4
+    fitted = est.fit(source_X)
+    assert fitted is est and est.n_features_in_ == X.shape[1]
+    twin = clone(est)
+    assert twin.get_params() == est.get_params() and not hasattr(twin, "source_")
+    a = PED(nsigma=0.3, max_steps=4).fit_transform(X, y, source=source_X)
+    np.testing.assert_array_equal(a, est.transform(X, y))
+    with pytest.raises(ValueError, match="source="):
+        PED().fit_transform(X, y)
+    with pytest.warns(SourceFallbackWarning):
+        b = PED(fallback="target").fit_transform(X, y)
+    np.testing.assert_array_equal(b, ped_transform(X, y, SourceStats.from_features(X)).features)
+    with pytest.raises(ValueError, match="dimension"):
+        est.transform(X[:, :-1], y)
 
 
 def test_missing_source_is_an_error_with_instructions():
@@ -192,3 +249,38 @@ def test_property_no_overlap_no_change(seed, gap):
     res = ped_transform(X, y, SourceStats(np.zeros(D), np.ones(D)))
     assert res.n_steps == 0
     np.testing.assert_array_equal(res.features, X)
+
+
+# ------------------------------------------------------ scikit-learn's estimator checks
+
+# PED.transform needs the target labels y (PED moves whole classes); scikit-learn's checks
+# call transform(X) and so fail on that one documented exemption. Each expected failure below
+# is checked to still fail (xfail_strict), so this list cannot go stale.
+_NEEDS_Y = "transform(X) without y: PED needs the target labels (documented exemption)"
+_Y_FAILURES = dict.fromkeys(
+    ["check_n_features_in_after_fitting", "check_estimators_dtypes", "check_dtype_object",
+     "check_estimators_nan_inf", "check_estimators_pickle", "check_f_contiguous_array_estimator",
+     "check_transformer_data_not_an_array", "check_transformer_general",
+     "check_transformer_preserve_dtypes", "check_methods_sample_order_invariance",
+     "check_methods_subset_invariance", "check_dict_unchanged", "check_fit_idempotent",
+     "check_fit2d_predict1d"], _NEEDS_Y)
+_NO_SOURCE = ("fit_transform(X, y) without source= is refused unless fallback='target' "
+              "(it would standardise X with its own statistics)")
+
+
+def _expected_failures(est):
+    out = dict(_Y_FAILURES)
+    if est.fallback == "error":
+        out.update(dict.fromkeys(
+            ["check_fit_score_takes_y", "check_pipeline_consistency",
+             "check_transformer_data_not_an_array", "check_transformer_general",
+             "check_transformer_preserve_dtypes"], _NO_SOURCE))
+    return out
+
+
+@parametrize_with_checks([PED(), PED(fallback="target")],
+                         expected_failed_checks=_expected_failures, xfail_strict=True)
+def test_sklearn_estimator_checks(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SourceFallbackWarning)
+        check(estimator)

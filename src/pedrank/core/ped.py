@@ -32,7 +32,9 @@ from typing import Any, Literal
 
 import numpy as np
 from scipy.spatial.distance import cdist
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.exceptions import NotFittedError
+from sklearn.utils import check_array
 
 from pedrank.core._linalg import class_means, row_blocks
 from pedrank.core._validation import LabelEncoding, check_features_labels
@@ -48,6 +50,38 @@ SourceArg = SourceStats | tuple[Any, Any] | Literal["target"] | None
 # Row blocks of 8 MB for the per-row passes over X: PED's peak memory is then X
 # (float64) plus a few C x D arrays, ~20x below the official C x C x D arrays.
 _BLOCK_BYTES = 1 << 23
+
+# Upper bound of max_steps. The official runs use 6 and accepted steps stop well before 100
+# (each step is a C x C pass); without a cap, ``--max-steps 100000000 --exit-ratio -1`` ran
+# practically forever.
+MAX_STEPS_CAP = 1000
+
+
+def check_ped_params(time_step: Any, nsigma: Any, constant: Any, exit_ratio: Any,
+                     max_steps: Any) -> dict[str, Any]:
+    """Validate PED's hyper-parameters; return them as floats and an int.
+
+    ``time_step``, ``nsigma`` and ``constant`` must be finite and positive,
+    ``0 < exit_ratio <= 1``, and ``max_steps`` an integer in ``1..MAX_STEPS_CAP``.
+    Raises ``ValueError`` naming the parameter and the accepted range.
+    """
+    out: dict[str, Any] = {}
+    for name, val in (("time_step", time_step), ("nsigma", nsigma), ("constant", constant),
+                      ("exit_ratio", exit_ratio)):
+        if isinstance(val, bool) or not isinstance(val, (int, float, np.integer, np.floating)):
+            raise ValueError(f"{name} must be a real number; got {val!r}")
+        if not (np.isfinite(val) and val > 0):
+            raise ValueError(f"{name} must be finite and positive; got {val}")
+        out[name] = float(val)
+    if out["exit_ratio"] > 1:
+        raise ValueError(f"exit_ratio must be in (0, 1] (a step is accepted while its change "
+                         f"over the first step's exceeds it); got {exit_ratio}")
+    if (isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer))
+            or not 1 <= max_steps <= MAX_STEPS_CAP):
+        raise ValueError(f"max_steps must be an integer from 1 to {MAX_STEPS_CAP} "
+                         f"(the official runs use 6); got {max_steps!r}")
+    out["max_steps"] = int(max_steps)
+    return out
 
 
 @dataclass(frozen=True)
@@ -220,7 +254,9 @@ def ped_transform(
         The model's source-feature statistics. ``"target"`` explicitly uses the
         target's own mean/std instead (warns: an approximation).
     time_step, nsigma, constant, exit_ratio, max_steps
-        PED hyper-parameters; defaults are the official ones.
+        PED hyper-parameters; defaults are the official ones. ``time_step``,
+        ``nsigma`` and ``constant`` are positive, ``0 < exit_ratio <= 1``,
+        ``1 <= max_steps <= MAX_STEPS_CAP`` (see :func:`check_ped_params`).
     eps : float
         Lower clip of the source std (only used when ``source`` is not a
         :class:`SourceStats`, which carries its own).
@@ -232,20 +268,13 @@ def ped_transform(
     PEDResult
         Moved features, accepted steps, per-step changes.
     """
+    params = check_ped_params(time_step, nsigma, constant, exit_ratio, max_steps)
     Xf, enc = check_features_labels(X, y)
-    for name, val in (("time_step", time_step), ("nsigma", nsigma), ("constant", constant),
-                      ("exit_ratio", exit_ratio)):
-        if not np.isfinite(val):
-            raise ValueError(f"{name} must be finite; got {val}")
-    if int(max_steps) != max_steps or max_steps < 0:
-        raise ValueError(f"max_steps must be a non-negative integer; got {max_steps}")
     stats = _resolve_source(source, Xf, eps)
     scale = stats.scale
     means_x = class_means(Xf, enc)
     means_z = (means_x - stats.mean) / scale
     rho = _class_radii(Xf, enc, means_x, scale)
-    params = dict(time_step=float(time_step), nsigma=float(nsigma), constant=float(constant),
-                  exit_ratio=float(exit_ratio), max_steps=int(max_steps))
     if device is None:
         dyn = _dynamics_numpy(means_z, rho, **params)
     else:
@@ -264,36 +293,58 @@ def ped_transform(
     return PEDResult(Xf, dyn.n_steps, tuple(dyn.changes), ratios, shift, enc.classes)
 
 
-class PED(BaseEstimator):
-    """Scikit-learn-style PED transformer.
+class PED(TransformerMixin, BaseEstimator):
+    """PED as a scikit-learn transformer (Li et al., ICCV 2023).
 
-    ``fit`` takes the model's *source* features (or ready
-    :class:`~pedrank.core.source.SourceStats`); ``transform(X, y)`` moves *target*
-    features. Labels are needed at transform time because PED moves classes.
+    ``fit`` learns the model's *source* statistics from source features (or takes
+    a ready :class:`~pedrank.core.source.SourceStats`); ``transform(X, y)``
+    moves *target* features.
+
+    **Exemption from the transformer API**: ``transform`` needs the target
+    labels ``y``, because PED moves whole classes. It therefore cannot sit
+    inside a :class:`sklearn.pipeline.Pipeline` (which calls ``transform(X)``),
+    and scikit-learn's ``check_estimator`` checks that call ``transform(X)``
+    are expected failures (listed and explained in ``tests/test_ped.py``).
+    Everything else follows the conventions: parameters are stored untouched
+    by ``__init__`` and validated in :meth:`fit`, ``get_params``/``set_params``
+    and ``clone`` work, ``n_features_in_`` is set by :meth:`fit`, an unfitted
+    ``transform`` raises :class:`~sklearn.exceptions.NotFittedError`, and
+    :meth:`fit_transform` is ``fit`` then ``transform``.
 
     Parameters
     ----------
     time_step, nsigma, constant, exit_ratio, max_steps
-        PED hyper-parameters (official defaults 0.1, 0.6, 1.0, 0.5, 6).
+        PED hyper-parameters (official defaults 0.1, 0.6, 1.0, 0.5, 6);
+        positive, ``0 < exit_ratio <= 1``, ``1 <= max_steps <= MAX_STEPS_CAP``.
     eps : float
-        Lower clip of the source std.
+        Lower clip of the source std (positive).
     fallback : {"error", "target"}
-        What to do when ``transform`` is called without source statistics:
-        raise (default) or standardise with the target's own statistics and
-        emit a :class:`SourceFallbackWarning`.
+        Without source statistics: raise (default), or standardise with the
+        target's own statistics and emit a :class:`SourceFallbackWarning`
+        (then ``transform`` works without ``fit``).
 
     Attributes
     ----------
     source_ : SourceStats
         Set by :meth:`fit`.
+    n_features_in_ : int
+        Feature dimension seen by :meth:`fit` (source and target must agree).
     result_ : PEDResult
         The outcome of the last :meth:`transform` (steps, change history).
 
     Examples
     --------
-    >>> ped = PED(nsigma=0.6).fit(source_features)          # doctest: +SKIP
-    >>> moved = ped.transform(target_features, target_labels)  # doctest: +SKIP
-    >>> ped.result_.n_steps                                  # doctest: +SKIP
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> source_X = rng.normal(size=(100, 4))
+    >>> X = np.repeat(np.eye(2, 4), 20, axis=0) + rng.normal(size=(40, 4))
+    >>> y = np.repeat([0, 1], 20)
+    >>> ped = PED().fit(source_X)
+    >>> ped.n_features_in_
+    4
+    >>> moved = ped.transform(X, y)
+    >>> moved.shape, ped.result_.n_steps > 0
+    ((40, 4), True)
     """
 
     def __init__(self, time_step: float = 0.1, nsigma: float = 0.6, constant: float = 1.0,
@@ -307,36 +358,117 @@ class PED(BaseEstimator):
         self.eps = eps
         self.fallback = fallback
 
-    def fit(self, X: Any, y: Any = None) -> PED:
-        """Learn the source statistics from source features ``X`` (or take a SourceStats)."""
-        if isinstance(X, SourceStats):
-            self.source_ = X
-        else:
-            self.source_ = SourceStats.from_features(X, eps=self.eps)
+    def _validate_params(self) -> None:
+        check_ped_params(self.time_step, self.nsigma, self.constant, self.exit_ratio,
+                         self.max_steps)
+        if isinstance(self.eps, bool) or not (np.isfinite(self.eps) and self.eps > 0):
+            raise ValueError(f"eps must be finite and positive; got {self.eps!r}")
+        if self.fallback not in ("error", "target"):
+            raise ValueError(f"fallback must be 'error' or 'target'; got {self.fallback!r}")
+
+    def _set_source(self, source: SourceStats) -> PED:
+        self.source_ = source
+        self.n_features_in_ = source.dim
         return self
+
+    def fit(self, X: Any, y: Any = None) -> PED:
+        """Learn the source statistics.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_source, D), or SourceStats
+            The model's features on source (pre-training) samples.
+        y : ignored
+            Present for API consistency.
+
+        Returns
+        -------
+        PED
+            ``self``, fitted.
+        """
+        self._validate_params()
+        if isinstance(X, SourceStats):
+            return self._set_source(X)
+        # scikit-learn's own checks and messages: dense, real, finite, non-empty, 2-D
+        Xs = check_array(X, dtype=np.float64, input_name="source_X")
+        return self._set_source(SourceStats.from_features(Xs, eps=self.eps))
 
     def with_source(self, source: SourceStats) -> PED:
         """A copy of this estimator fitted with ``source``."""
-        est = PED(**self.get_params())
-        est.source_ = source
-        return est
+        return PED(**self.get_params()).fit(source)
 
-    def transform(self, X: Any, y: Any, *, device: str | None = None) -> np.ndarray:
-        """Return the PED-moved copy of target features ``X`` with labels ``y``."""
-        if self.fallback not in ("error", "target"):
-            raise ValueError(f"fallback must be 'error' or 'target'; got {self.fallback!r}")
+    def transform(self, X: Any, y: Any = None, *, device: str | None = None) -> np.ndarray:
+        """Return the PED-moved copy of target features ``X`` with labels ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (N, D)
+            Target features, ``D == n_features_in_``.
+        y : array-like of shape (N,)
+            Target labels, any hashable type. Required (PED moves classes); the
+            default ``None`` exists only so that a missing ``y`` gets a clear
+            ``ValueError`` (after the fitted check) instead of a ``TypeError``.
+        device : str, optional
+            Run the dynamics with the PyTorch back end on this device.
+
+        Returns
+        -------
+        ndarray of shape (N, D)
+            The moved features (float64); :attr:`result_` holds the details.
+        """
         source: SourceArg = getattr(self, "source_", None)
-        if source is None and self.fallback == "target":
+        if source is None:
+            if self.fallback != "target":
+                self._validate_params()
+                raise NotFittedError(
+                    "This PED instance is not fitted yet: call fit(source_X) with the model's "
+                    "features on source (pre-training) samples, or use PED(fallback='target') "
+                    "to standardise with the target's own statistics."
+                )
+            self._validate_params()
             source = "target"
+        if y is None:
+            raise ValueError(
+                "PED.transform needs the target labels y (PED moves whole classes): "
+                "call transform(X, y); PED cannot run inside a sklearn Pipeline."
+            )
         self.result_ = ped_transform(
             X, y, source, time_step=self.time_step, nsigma=self.nsigma, constant=self.constant,
             exit_ratio=self.exit_ratio, max_steps=self.max_steps, eps=self.eps, device=device,
         )
         return self.result_.features
 
+    def fit_transform(self, X: Any, y: Any = None, source: Any = None, *,
+                      device: str | None = None) -> np.ndarray:
+        """Fit on ``source`` (source features or SourceStats), then move ``X``.
+
+        Without ``source`` the statistics come from ``X`` itself, which is the
+        documented target fallback: allowed only with ``fallback="target"``
+        (and announced by a :class:`SourceFallbackWarning`).
+        """
+        if y is None:
+            raise ValueError("PED.fit_transform needs the target labels y: PED moves classes")
+        if source is None:
+            self._validate_params()
+            if self.fallback != "target":
+                raise ValueError(
+                    "PED.fit_transform(X, y) without source= would standardise X with its own "
+                    "statistics: pass source=source_X (or a SourceStats), or use "
+                    "PED(fallback='target') to accept that approximation."
+                )
+            for attr in ("source_", "n_features_in_"):
+                self.__dict__.pop(attr, None)
+            out = self.transform(X, y, device=device)
+            self.n_features_in_ = out.shape[1]
+            return out
+        return self.fit(source).transform(X, y, device=device)
+
+
 
 __all__ = [
+    "MAX_STEPS_CAP",
     "PED",
+    "check_ped_params",
     "PEDResult",
     "ped_transform",
     "CoincidentClassMeansWarning",
