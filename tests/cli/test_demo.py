@@ -76,7 +76,7 @@ def test_demo_json_with_toy_zoo_and_cache(toy_zoo, tmp_path, capsys):
     assert out["missing"] == {"toy-missing": "pip install --no-deps toy-missing-pkg"}
     for key, col in out["scores"].items():
         assert set(col) == {"toy-good", "toy-noisy", "toy-bad"}
-        assert out["weighted_tau"][key] == pytest.approx(weighted_tau(col, toy_zoo))
+        assert out["weighted_tau"][key] == pytest.approx(weighted_tau(col, toy_zoo).statistic)
     # The toy models are ordered by construction: LogME must see it.
     logme = out["scores"]["logme"]
     assert logme["toy-good"] > logme["toy-noisy"] > logme["toy-bad"]

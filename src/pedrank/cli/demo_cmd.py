@@ -288,7 +288,7 @@ def run(args: argparse.Namespace) -> int:
         for k, col in scores.items():
             common = [m for m in col if m in acc]
             out[k] = (
-                weighted_tau({m: col[m] for m in common}, {m: acc[m] for m in common})
+                float(weighted_tau({m: col[m] for m in common}, {m: acc[m] for m in common}))
                 if len(common) >= 2
                 else None
             )
