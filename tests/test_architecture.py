@@ -141,3 +141,18 @@ def test_report_script_runs(capsys):
     assert ar.main([str(ROOT / "src")]) == 0
     out = capsys.readouterr().out
     assert "modules per layer" in out and "10 longest functions" in out
+
+
+def test_building_the_cli_parser_loads_no_heavy_package():
+    """`pedrank --help` stays fast (benchmarks/cli_startup.py times it): building the parser
+    imports no scikit-learn, scipy, pandas, torch, matplotlib or tqdm; the sub-commands import
+    them inside run()."""
+    import subprocess
+
+    heavy = ("scipy", "sklearn", "pandas", "torch", "matplotlib", "tqdm")
+    code = ("import sys, pedrank.cli; pedrank.cli.build_parser(); "
+            f"print(' '.join(m for m in {heavy!r} if m in sys.modules))")
+    env = {**__import__("os").environ, "PYTHONPATH": str(ROOT / "src")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, check=True,
+                         capture_output=True, text=True).stdout.split()
+    assert out == []

@@ -8,10 +8,11 @@ import inspect
 import io
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pedrank.core.metrics import MetricSpec
-from pedrank.core.ped import PED
+if TYPE_CHECKING:  # imported in the functions: `pedrank --help` must not load scikit-learn
+    from pedrank.core.metrics import MetricSpec
+    from pedrank.core.ped import PED
 
 
 def add_metric_options(parser: argparse.ArgumentParser) -> None:
@@ -71,6 +72,8 @@ def build_ped(args: argparse.Namespace) -> PED | None:
     """The PED estimator asked for on the command line, or None."""
     if not args.ped:
         return None
+    from pedrank.core.ped import PED
+
     return PED(time_step=args.time_step, nsigma=args.nsigma, constant=args.constant,
                exit_ratio=args.exit_ratio, max_steps=args.max_steps, fallback=args.ped_fallback)
 

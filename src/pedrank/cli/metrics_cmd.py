@@ -6,7 +6,6 @@ import argparse
 from typing import Any
 
 from pedrank.cli._common import format_records
-from pedrank.core.metrics import available_metrics
 
 # What each registry input kind means to a user deciding what to extract.
 _INPUT_LABELS = {"features": "features", "source_probs": "source outputs"}
@@ -27,6 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def metric_records() -> list[dict[str, Any]]:
     """One record per registered metric, sorted by name (the ``--format json`` rows)."""
+    from pedrank.core.metrics import available_metrics
+
     return [
         {
             "name": spec.name,

@@ -8,11 +8,6 @@ from pathlib import Path
 
 from pedrank.cli import CLIError
 from pedrank.cli._common import add_metric_options, build_ped, format_records, metric_options
-from pedrank.core.evaluation import evaluate
-from pedrank.core.metrics import get_metric
-from pedrank.core.scoring import ranking_records, score
-from pedrank.groundtruth import load_file
-from pedrank.pipeline.feature_files import load_feature_file
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -31,6 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _accuracies(path: Path, dataset: str | None) -> dict[str, float]:
+    from pedrank.groundtruth import load_file
+
     table = load_file(path)
     if dataset is not None:
         if dataset not in table:
@@ -43,6 +40,12 @@ def _accuracies(path: Path, dataset: str | None) -> dict[str, float]:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here, not at module level: building the parser stays cheap (`--help` < 1 s).
+    from pedrank.core.evaluation import evaluate
+    from pedrank.core.metrics import get_metric
+    from pedrank.core.scoring import ranking_records, score
+    from pedrank.pipeline.feature_files import load_feature_file
+
     spec = get_metric(args.metric)
     if not args.directory.is_dir():
         raise CLIError(f"{args.directory}: not a directory; pass a folder of MODEL.npz files")
