@@ -29,6 +29,7 @@ LAYERS: dict[str, int] = {
     "_fs": 0,
     "_util": 0,
     "_fingerprint": 0,
+    "_progress": 0,
     "_logging": 0,
     "core": 1,
     "models": 2,

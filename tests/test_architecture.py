@@ -6,9 +6,9 @@ module level and inside functions, form the graph asserted here:
 (a) no import cycles between modules, neither at module level nor hidden by an import
     deferred into a function;
 (b) each layer imports only the layers below it
-    (bottom helpers ``_fs``/``_fingerprint`` -> core -> models, datasets -> groundtruth
-    -> pipeline -> reports -> cli; models and datasets are peers and import neither
-    each other);
+    (bottom helpers ``_fs``/``_fingerprint``/``_progress`` -> core -> models, datasets
+    -> groundtruth -> pipeline -> reports -> cli; models and datasets are peers and
+    import neither each other);
 (c) core imports only numpy, scipy, scikit-learn, threadpoolctl and the standard
     library (torch only inside ``core/backends``, inside functions);
 (d) no ``from pedrank.x import _private`` across modules.
@@ -156,3 +156,52 @@ def test_building_the_cli_parser_loads_no_heavy_package():
     out = subprocess.run([sys.executable, "-c", code], env=env, check=True,
                          capture_output=True, text=True).stdout.split()
     assert out == []
+
+
+# ------------------------------------------------------------------------- habits
+
+
+def _library_modules(graph):
+    return {m: p for m, p in graph.modules.items() if ar.layer_of(m) != "cli"}
+
+
+def test_library_code_logs_instead_of_printing(graph):
+    """Outside the CLI nothing calls print() or writes to sys.stderr: the library logs."""
+    import ast
+
+    found = []
+    for name, path in _library_modules(graph).items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "print":
+                found.append(f"{name}:{node.lineno} print()")
+            if (isinstance(node, ast.Attribute) and node.attr == "stderr"
+                    and getattr(node.value, "id", None) == "sys"):
+                found.append(f"{name}:{node.lineno} sys.stderr")
+    assert found == []
+
+
+def test_progress_bars_only_in_the_cli(graph):
+    found = [f"{i.source}:{i.lineno}" for i in graph.imports
+             if i.target.split(".")[0] == "tqdm" and ar.layer_of(i.source) != "cli"]
+    assert found == []
+
+
+def test_library_progress_reports_through_logging(caplog):
+    import logging
+
+    from pedrank._progress import progress_bar
+
+    log = logging.getLogger("pedrank.test")
+    with caplog.at_level(logging.INFO, logger="pedrank.test"):
+        bar = progress_bar(True, 40, desc="work", unit="items", logger=log)
+        for _ in range(40):
+            bar.update(1)
+        bar.close()
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 20 and lines[-1] == "work: 40/40 items"
+    made = []
+    progress_bar(lambda **kw: made.append(kw) or "bar", 3, desc="d", unit="u", logger=log)
+    assert made == [{"total": 3, "desc": "d", "unit": "u"}]
+    quiet = progress_bar(False, 3, desc="d", unit="u", logger=log)
+    quiet.update(3)
+    quiet.close()

@@ -47,6 +47,9 @@ def _one_line_warning(message, category, filename, lineno, line=None) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from pedrank.cli._progress import configure_logging
+
+    configure_logging()  # the library logs (extraction, bench); the CLI shows INFO and up
     parser = build_parser()
     args = parser.parse_args(argv)
     # Warnings (e.g. PED's explicit source fallback) are shown as one line, not with

@@ -110,13 +110,14 @@ def build_config(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pedrank.cli._progress import bar_factory
     from pedrank.pipeline.bench.runner import run_bench
     from pedrank.reports.bench_report import write_report
 
     cfg = build_config(args)
     n_failed = 0
     if not args.report_only:
-        summary = run_bench(cfg, progress=not args.no_progress)
+        summary = run_bench(cfg, progress=bar_factory(not args.no_progress))
         n_failed = summary.failed
         print(f"pedrank bench: {summary.n_cells} cells: {summary.skipped} already done, "
               f"{summary.computed} computed ({summary.failed} failed), "

@@ -194,6 +194,7 @@ def _fmt(v: float | None, width: int = 10) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pedrank.cli._progress import bar_factory
     from pedrank.core.evaluation import weighted_tau
     from pedrank.core.metrics import get_metric
     from pedrank.datasets import load_dataset
@@ -247,7 +248,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             fs = extract_zoo(
                 model, ds, image_size=size, cache_dir=args.cache_dir, device=args.device,
-                batch_size=args.batch_size,
+                batch_size=args.batch_size, progress=bar_factory(),
             )  # fmt: skip
         except MissingDependencyError:
             raise

@@ -45,6 +45,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pedrank.cli._progress import bar_factory
     from pedrank.datasets import load_dataset
     from pedrank.models.extract import extract_zoo
     from pedrank.models.source_samples import load_source_stats
@@ -65,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             fs = extract_zoo(
                 model, ds, image_size=size, batch_size=args.batch_size, device=args.device,
-                cache_dir=None if args.no_cache else args.cache_dir,
+                cache_dir=None if args.no_cache else args.cache_dir, progress=bar_factory(),
             )  # fmt: skip
         except MissingDependencyError as exc:
             raise CLIError(str(exc)) from None

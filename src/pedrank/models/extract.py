@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -35,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from pedrank._fingerprint import data_fingerprint as fingerprint
+from pedrank._progress import ProgressArg, progress_bar
 
 __all__ = [
     "FeatureSet",
@@ -47,6 +49,7 @@ __all__ = [
     "resize_images",
 ]
 
+_LOG = logging.getLogger(__name__)
 CACHE_FORMAT = 1
 DEFAULT_CHUNK = 512
 
@@ -355,17 +358,6 @@ def _load_array(path: Path, n_rows: int) -> np.ndarray | None:
     return arr
 
 
-def _progress(total: int, desc: str, enabled: bool | None) -> Any:
-    if enabled is None:
-        enabled = sys.stderr.isatty()
-    if enabled:
-        try:
-            from tqdm.auto import tqdm
-
-            return tqdm(total=total, desc=desc, unit="img", leave=False)
-        except ImportError:
-            pass
-    return None
 
 
 # --------------------------------------------------------------------------- extraction
@@ -382,7 +374,7 @@ def _extract(
     cache_dir: str | os.PathLike | None,
     output_name: str | None,
     chunk_size: int,
-    progress: bool | None,
+    progress: ProgressArg,
     desc: str,
 ) -> FeatureSet:
     if batch_size < 1 or chunk_size < 1:
@@ -430,9 +422,8 @@ def _extract(
 
     if todo:
         fn = _as_batch_function(load_model(), device, output_name)
-        bar = _progress(
-            sum(min(starts[i] + chunk_size, n) - starts[i] for i in todo), desc, progress
-        )
+        total = sum(min(starts[i] + chunk_size, n) - starts[i] for i in todo)
+        bar = progress_bar(progress, total, desc=desc, unit="img", logger=_LOG)
         try:
             for i in todo:
                 s, e = starts[i], min(starts[i] + chunk_size, n)
@@ -482,7 +473,7 @@ def extract(
     model_key: str | None = None,
     output_name: str | None = None,
     chunk_size: int = DEFAULT_CHUNK,
-    progress: bool | None = None,
+    progress: ProgressArg = None,
 ) -> FeatureSet:
     """Features of ``model`` on every sample of ``data``, in order, cached on disk.
 
@@ -510,8 +501,10 @@ def extract(
         modules and ONNX files; a plain callable is cached only if given one.
     chunk_size : int
         Samples per cache chunk: the most work a crash can lose.
-    progress : bool, optional
-        Show a tqdm bar (default: when stderr is a terminal).
+    progress : bool or callable, optional
+        A progress-bar factory such as ``tqdm`` (what the CLI passes), ``True`` to
+        log milestones at INFO level, or ``None``/``False`` for nothing
+        (see :mod:`pedrank._progress`).
 
     Returns
     -------
@@ -543,7 +536,7 @@ def extract_zoo(
     device: str | None = None,
     cache_dir: str | os.PathLike | None = None,
     chunk_size: int = DEFAULT_CHUNK,
-    progress: bool | None = None,
+    progress: ProgressArg = None,
 ) -> FeatureSet:
     """Features of the zoo model ``name`` (see :mod:`pedrank.models.zoo`) on ``data``.
 

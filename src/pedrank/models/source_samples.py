@@ -27,6 +27,7 @@ Regenerate the package data with::
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from importlib import resources
 from pathlib import Path
@@ -52,6 +53,8 @@ _SKIMAGE_PHOTOS = (
 )  # fmt: skip
 
 DEFAULT_CROPS_PER_IMAGE = 48
+
+_LOG = logging.getLogger(__name__)
 
 
 def source_stats_filename(model: str, image_size: int) -> str:
@@ -164,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         "--out-dir", default=str(Path(__file__).resolve().parent / "data" / "source_stats")
     )
     args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # a script: report on stderr
     from pedrank.models.zoo import available_models
 
     models = args.models or available_models("vision")
@@ -176,12 +180,12 @@ def main(argv: list[str] | None = None) -> int:
                 m, args.image_size, args.crops_per_image, args.seed, cache_dir=args.cache_dir
             )
         except Exception as exc:  # e.g. an ONNX graph with a fixed input size: report, go on
-            print(f"{m}: skipped ({type(exc).__name__}: {str(exc).splitlines()[0]})")
+            _LOG.warning("%s: skipped (%s: %s)", m, type(exc).__name__, str(exc).splitlines()[0])
             failed += 1
             continue
         path = out / source_stats_filename(m, args.image_size)
         stats.save(path)
-        print(f"{m}: {stats.dim}-d source statistics -> {path}")
+        _LOG.info("%s: %d-d source statistics -> %s", m, stats.dim, path)
     return 1 if failed else 0
 
 

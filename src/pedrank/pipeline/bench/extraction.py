@@ -14,7 +14,7 @@ Models are zoo names (``pedrank.models.zoo``), datasets are names understood by
 
 from __future__ import annotations
 
-import sys
+import logging
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 
 from pedrank.pipeline.bench.config import BenchConfig, check_extract_options
+
+_LOG = logging.getLogger(__name__)
 
 
 def _extract_one(model: str, dataset: str, opts: Mapping[str, Any],
@@ -70,13 +72,13 @@ def ensure_features(config: BenchConfig, gt: Mapping[str, Mapping[str, float]] |
             try:
                 X, y, src = _extract_one(model, dataset, opts)
             except Exception as exc:  # noqa: BLE001 - one bad model must not stop the grid
-                print(f"pedrank bench: extracting {model} on {dataset} failed: "
-                      f"{type(exc).__name__}: {exc}", file=sys.stderr)
+                _LOG.warning("pedrank bench: extracting %s on %s failed: %s: %s",
+                             model, dataset, type(exc).__name__, exc)
                 continue
             save_feature_file(path, X, y, source=src)
             written += 1
             if verbose:
-                print(f"pedrank bench: extracted {model} on {dataset}: {X.shape[0]} x "
-                      f"{X.shape[1]} in {time.perf_counter() - t0:.1f} s -> {path}",
-                      file=sys.stderr)
+                _LOG.info("pedrank bench: extracted %s on %s: %d x %d in %.1f s -> %s",
+                          model, dataset, X.shape[0], X.shape[1], time.perf_counter() - t0,
+                          path)
     return written

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import re
-import sys
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
@@ -23,10 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pedrank._progress import ProgressArg, progress_bar
 from pedrank.pipeline.bench.config import BASELINE, SCHEDULER_LOCAL, BenchConfig
 from pedrank.pipeline.bench.store import SCHEMA_VERSION, CellResult, ResultStore, cell_key
 
 _MAX_ERROR = 1000
+
+_LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -436,31 +439,7 @@ def _make_tasks(cells: Iterable[Cell], blas_threads: int | None) -> list[Task]:
             for (m, d, v), cs in groups.items()]
 
 
-class _PlainProgress:
-    """Fallback progress report on stderr when tqdm is not installed."""
-
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.total, self.n, self.enabled = total, 0, enabled
-        self._step = max(1, total // 20)
-
-    def update(self, k: int = 1) -> None:
-        self.n += k
-        if self.enabled and (self.n % self._step == 0 or self.n == self.total):
-            print(f"pedrank bench: {self.n}/{self.total} cells", file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        pass
-
-
-def _progress_bar(total: int, enabled: bool) -> Any:
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return _PlainProgress(total, enabled)
-    return tqdm(total=total, unit="cell", desc="pedrank bench", disable=not enabled, leave=True)
-
-
-def run_bench(config: BenchConfig, *, progress: bool = True,
+def run_bench(config: BenchConfig, *, progress: ProgressArg = True,
               on_cell: Callable[[CellResult], None] | None = None,
               store: ResultStore | None = None) -> RunSummary:
     """Run every unfinished cell of the grid and record it in the store.
@@ -469,8 +448,10 @@ def run_bench(config: BenchConfig, *, progress: bool = True,
     ----------
     config : BenchConfig
         The grid and how to run it.
-    progress : bool
-        Show a progress bar (tqdm, on stderr).
+    progress : bool or callable
+        A progress-bar factory such as ``tqdm`` (what the CLI passes), ``True`` to log
+        milestones at INFO level (logger ``pedrank.pipeline.bench.runner``), or
+        ``False`` (see :mod:`pedrank._progress`).
     on_cell : callable, optional
         Called with each cell's result right after it has been committed.
     store : ResultStore, optional
@@ -492,7 +473,7 @@ def run_bench(config: BenchConfig, *, progress: bool = True,
             store.close()
 
 
-def _run(config: BenchConfig, store: ResultStore, progress: bool,
+def _run(config: BenchConfig, store: ResultStore, progress: ProgressArg,
          on_cell: Callable[[CellResult], None] | None) -> RunSummary:
     from pedrank.pipeline.bench.extraction import ensure_features
 
@@ -530,7 +511,8 @@ def _run(config: BenchConfig, store: ResultStore, progress: bool,
     bar = None
     try:
         if tasks:
-            bar = _progress_bar(len(pending), progress)
+            bar = progress_bar(progress, len(pending), desc="pedrank bench", unit="cells",
+                               logger=_LOG)
             stream = (_execute_dask(tasks, config) if config.scheduler
                       else _execute_local(tasks, config.jobs))
             try:
