@@ -205,3 +205,23 @@ def test_library_progress_reports_through_logging(caplog):
     quiet = progress_bar(False, 3, desc="d", unit="u", logger=log)
     quiet.update(3)
     quiet.close()
+
+
+def test_every_third_party_import_is_declared():
+    spec = importlib.util.spec_from_file_location("check_dependencies",
+                                                  ROOT / "scripts" / "check_dependencies.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.check() == []
+
+
+def test_version_is_written_once():
+    import pedrank
+
+    tomllib = pytest.importorskip("tomllib", reason="tomllib is stdlib from Python 3.11")
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "version" not in meta["project"] and meta["project"]["dynamic"] == ["version"]
+    assert meta["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "pedrank.__version__"}
+    assert re.fullmatch(r"\d+\.\d+\.\d+(\.dev\d+|rc\d+)?", pedrank.__version__)
+    assert (ROOT / "src" / "pedrank" / "py.typed").is_file()
+    assert (ROOT / "LICENSE").read_text(encoding="utf-8").lstrip().startswith("Apache License")
