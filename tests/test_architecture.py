@@ -9,8 +9,8 @@ module level and inside functions, form the graph asserted here:
     (bottom helpers ``_fs``/``_fingerprint``/``_progress`` -> core -> models, datasets
     -> groundtruth -> pipeline -> reports -> cli; models and datasets are peers and
     import neither each other);
-(c) core imports only numpy, scipy, scikit-learn, threadpoolctl and the standard
-    library (torch only inside ``core/backends``, inside functions);
+(c) core imports only numpy, scipy, scikit-learn, threadpoolctl, array-api-compat and
+    the standard library (torch only inside ``core/backends``, inside functions);
 (d) no ``from pedrank.x import _private`` across modules.
 
 ``scripts/architecture_report.py`` prints the same findings (and the longest functions).

@@ -36,13 +36,10 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_array
 
+from pedrank.core._array_kernels import ped_dynamics
 from pedrank.core._linalg import class_means, row_blocks
 from pedrank.core._validation import LabelEncoding, check_features_labels
-from pedrank.core._warnings import (
-    CoincidentClassMeansWarning,
-    SourceFallbackWarning,
-    warn_coincident_class_means,
-)
+from pedrank.core._warnings import CoincidentClassMeansWarning, SourceFallbackWarning
 from pedrank.core.source import DEFAULT_EPS, SourceStats
 
 SourceArg = SourceStats | tuple[Any, Any] | Literal["target"] | None
@@ -178,48 +175,19 @@ def _class_radii(X: np.ndarray, enc: LabelEncoding, means_x: np.ndarray,
     return np.sqrt(per_class / enc.counts)
 
 
-def _pair_displacement(M: np.ndarray, rho: np.ndarray, nsigma: float, time_step: float,
-                       constant: float) -> tuple[np.ndarray, bool]:
-    """One PED step on class means: returns Delta (C x D) and whether a coincident pair pushed."""
-    dist = cdist(M, M)
-    overlap = np.abs(nsigma) * (rho[:, None] + rho[None, :]) - dist
-    np.fill_diagonal(overlap, 0.0)
-    np.maximum(overlap, 0.0, out=overlap)
-    step = np.minimum(0.5 * constant * time_step**2 * overlap, overlap)
-    coincident = (dist == 0.0) & (step > 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        weights = np.where((step > 0.0) & (dist > 0.0), step / dist, 0.0)
-    # Delta_i = sum_j W_ij (m_i - m_j) = (W 1)_i m_i - (W M)_i
-    delta = weights.sum(axis=1)[:, None] * M - weights @ M
-    return delta, bool(coincident.any())
-
-
 def _dynamics_numpy(means_z: np.ndarray, rho: np.ndarray, *, time_step: float, nsigma: float,
                     constant: float, exit_ratio: float, max_steps: int) -> _Dynamics:
-    # Distances and displacements are translation invariant: centring the means
-    # keeps their magnitudes small, which avoids cancellation in W @ M.
-    M = means_z - means_z.mean(axis=0)
-    start = M.copy()
-    dyn = _Dynamics(np.zeros_like(M), 0)
-    first = 0.0
-    warned = False
-    for s in range(max_steps):
-        delta, coincident = _pair_displacement(M, rho, nsigma, time_step, constant)
-        if coincident and not warned:
-            warn_coincident_class_means(stacklevel=4)
-            warned = True
-        change = float(np.abs(delta).sum())
-        dyn.changes.append(change)
-        if s == 0:
-            first = change
-            if first == 0.0:
-                break
-        if change / first <= exit_ratio:
-            break
-        M += delta
-        dyn.n_steps += 1
-    dyn.shift_z = M - start
-    return dyn
+    """The shared array-API dynamics (:mod:`pedrank.core._array_kernels`) on numpy arrays,
+    with scipy's ``cdist`` for the class-mean distances."""
+    shift_z, n_steps, changes = ped_dynamics(
+        means_z, rho, time_step=time_step, nsigma=nsigma, constant=constant,
+        exit_ratio=exit_ratio, max_steps=max_steps, distances=_cdist, stacklevel=4,
+    )
+    return _Dynamics(np.asarray(shift_z), n_steps, changes)
+
+
+def _cdist(M: np.ndarray) -> np.ndarray:
+    return cdist(M, M)
 
 
 def ped_transform(
@@ -293,7 +261,9 @@ def ped_transform(
     return PEDResult(Xf, dyn.n_steps, tuple(dyn.changes), ratios, shift, enc.classes)
 
 
-class PED(TransformerMixin, BaseEstimator):
+# auto_wrap_output_keys=None: no set_output wrapper around transform (it would add a stack
+# frame, so PED's warnings would point into scikit-learn instead of at the caller).
+class PED(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """PED as a scikit-learn transformer (Li et al., ICCV 2023).
 
     ``fit`` learns the model's *source* statistics from source features (or takes

@@ -1,12 +1,16 @@
 """PyTorch back end: PED dynamics, LogME, SFDA, GBC and H-score on CPU or GPU.
 
-Each function mirrors the numpy implementation in :mod:`pedrank.core.ped` /
-:mod:`pedrank.core.metrics` operation for operation (same formulas, same stopping
-rules, same numerical-rank cut-offs), so that in float64 the results agree
-with the numpy back end to ~1e-12 relative on the CPU (the tests require
-1e-8). The public entry points (``pedrank.score(..., device=...)``, the
-metrics' ``device=`` argument, ``PED.transform(..., device=...)``) validate
-inputs and call these functions; they receive
+PED's dynamics and LogME's fixed point are not mirrored here: both back ends run the one
+array-API implementation in :mod:`pedrank.core._array_kernels`, with only the
+class-mean distances (``torch.cdist``) and LogME's spectrum (``torch.linalg.eigh``, per-class
+sums) in torch — the measured reasons are in that module's docstring. SFDA, GBC and
+H-score mirror the numpy implementations operation for operation (same formulas, same
+stopping rules, same numerical-rank cut-offs). In float64 the results agree with the
+numpy back end to ~1e-12 relative on the CPU; ``tests/backends/test_torch_backend.py``
+runs one test contract against both back ends (1e-8). The public entry points
+(``pedrank.score(..., device=...)``, the metrics' ``device=`` argument,
+``PED.transform(..., device=...)``) validate inputs and call these functions; they
+receive
 
 * ``X``: a validated float64 ndarray (N x D);
 * ``codes``: int64 labels ``0..C-1``; ``n_classes``: C.
@@ -32,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from pedrank.core._warnings import warn_coincident_class_means
+from pedrank.core import _array_kernels as kernels
 
 _INSTALL_HINT = (
     "the PyTorch back end (device=...) needs torch: pip install pedrank[torch] "
@@ -141,51 +145,19 @@ def ped_dynamics(means_z: np.ndarray, rho: np.ndarray, *, time_step: float, nsig
     torch, dev, dt = _setup(device, dtype, float32_ok=True)
     M0 = _tensor(torch, np.asarray(means_z, dtype=np.float64), dev, dt)
     r = _tensor(torch, np.asarray(rho, dtype=np.float64), dev, dt)
-    # Centring keeps magnitudes small so that W @ M does not cancel (as numpy).
-    M = M0 - M0.mean(dim=0)
-    start = M.clone()
-    C = M.shape[0]
-    eye = torch.eye(C, dtype=torch.bool, device=dev)
-    k = 0.5 * constant * time_step**2
-    changes: list[float] = []
-    n_steps = 0
-    first = 0.0
-    warned = False
-    for s in range(max_steps):
+
+    def distances(M: Any) -> Any:
         # Direct (not Gram-based) distances: same accuracy as scipy's cdist.
-        dist = torch.cdist(M, M, compute_mode="donot_use_mm_for_euclid_dist")
-        overlap = abs(nsigma) * (r[:, None] + r[None, :]) - dist
-        overlap = overlap.masked_fill(eye, 0.0).clamp_min(0.0)
-        step = torch.minimum(k * overlap, overlap)
-        pushing = step > 0
-        if not warned and bool((pushing & (dist == 0)).any()):
-            warn_coincident_class_means(stacklevel=4)
-            warned = True
-        ok = pushing & (dist > 0)
-        W = torch.where(ok, step / torch.where(ok, dist, torch.ones_like(dist)),
-                        torch.zeros_like(dist))
-        # Delta_i = sum_j W_ij (m_i - m_j) = (W 1)_i m_i - (W M)_i
-        delta = W.sum(dim=1, keepdim=True) * M - W @ M
-        change = float(delta.abs().sum())
-        changes.append(change)
-        if s == 0:
-            first = change
-            if first == 0.0:
-                break
-        if change / first <= exit_ratio:
-            break
-        M = M + delta
-        n_steps += 1
-    shift = (M - start).to(device="cpu", dtype=torch.float64).numpy()
-    return shift, n_steps, changes
+        return torch.cdist(M, M, compute_mode="donot_use_mm_for_euclid_dist")
+
+    shift, n_steps, changes = kernels.ped_dynamics(
+        M0, r, time_step=time_step, nsigma=nsigma, constant=constant, exit_ratio=exit_ratio,
+        max_steps=max_steps, distances=distances, stacklevel=4,
+    )
+    return shift.to(device="cpu", dtype=torch.float64).numpy(), n_steps, changes
 
 
 # ----------------------------------------------------------------------- LogME
-
-_LOGME_MAX_ITER = 11
-_LOGME_TOL = 1e-3
-_LOGME_JITTER = 1e-5
-
 
 def logme(X: np.ndarray, codes: np.ndarray, n_classes: int, *, device: Any,
           dtype: Any = None) -> float:
@@ -220,33 +192,7 @@ def logme(X: np.ndarray, codes: np.ndarray, n_classes: int, *, device: Any,
         proj = _class_sums(torch, U, y, C).T                   # k x C
     x2 = proj**2
     res_x2 = counts - x2.sum(dim=0)                            # sum_i y_i^2 = n_c
-    alpha = torch.ones(C, dtype=dt, device=dev)
-    beta = torch.ones(C, dtype=dt, device=dev)
-    active = torch.ones(C, dtype=torch.bool, device=dev)
-    res2 = torch.zeros(C, dtype=dt, device=dev)
-    m2 = torch.zeros(C, dtype=dt, device=dev)
-    s = sigma[:, None]
-    for _ in range(_LOGME_MAX_ITER):
-        t = alpha / beta
-        gamma = (s / (s + t)).sum(dim=0)
-        m2_new = (s * x2 / (t + s) ** 2).sum(dim=0)
-        res2_new = (x2 / (1.0 + s / t) ** 2).sum(dim=0) + res_x2
-        alpha_new = gamma / (m2_new + _LOGME_JITTER)
-        beta_new = (N - gamma) / (res2_new + _LOGME_JITTER)
-        # Converged columns keep their state, as the reference breaks per column.
-        m2 = torch.where(active, m2_new, m2)
-        res2 = torch.where(active, res2_new, res2)
-        alpha = torch.where(active, alpha_new, alpha)
-        beta = torch.where(active, beta_new, beta)
-        converged = (alpha / beta - t).abs() / t <= _LOGME_TOL
-        active = active & ~converged
-        if not bool(active.any()):
-            break
-    logdet = torch.log(alpha[None, :] + beta[None, :] * s).sum(dim=0)
-    logdet = logdet + (D - k) * torch.log(alpha)
-    ev = (D / 2.0 * torch.log(alpha) + N / 2.0 * torch.log(beta) - 0.5 * logdet
-          - beta / 2.0 * res2 - alpha / 2.0 * m2 - N / 2.0 * np.log(2 * np.pi)) / N
-    return float(ev.mean())
+    return float(kernels.logme_fixed_point(sigma, x2, res_x2, N, D, k).mean())
 
 
 # ------------------------------------------------------------------------ SFDA

@@ -7,13 +7,10 @@ from typing import Any
 import numpy as np
 from scipy import linalg
 
+from pedrank.core._array_kernels import logme_evidence, logme_fixed_point
 from pedrank.core._linalg import one_hot
 from pedrank.core._validation import as_float_matrix, check_features_labels
 from pedrank.core.metrics._registry import register
-
-_MAX_ITER = 11
-_TOL = 1e-3
-_JITTER = 1e-5
 
 
 def _spectrum(F: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
@@ -45,14 +42,8 @@ def _spectrum(F: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
 
 def _evidence(alpha: np.ndarray, beta: np.ndarray, sigma: np.ndarray, res2: np.ndarray,
               m2: np.ndarray, N: int, D: int, k: int) -> np.ndarray:
-    # log|A| with A = alpha I_D + beta F^T F has k terms log(alpha + beta sigma_i)
-    # and (D - k) terms log(alpha) for the zero singular values. The reference
-    # fixed-point code forgets the latter, which is wrong whenever k < D (e.g. N < D).
-    logdet = np.log(alpha[None, :] + beta[None, :] * sigma[:, None]).sum(axis=0)
-    logdet += (D - k) * np.log(alpha)
-    ev = (D / 2.0 * np.log(alpha) + N / 2.0 * np.log(beta) - 0.5 * logdet
-          - beta / 2.0 * res2 - alpha / 2.0 * m2 - N / 2.0 * np.log(2 * np.pi))
-    return ev / N
+    """Log-evidence / N (:func:`pedrank.core._array_kernels.logme_evidence`)."""
+    return logme_evidence(alpha, beta, sigma, res2, m2, N, D, k)
 
 
 def logme_evidences(F: np.ndarray, Y: np.ndarray) -> np.ndarray:
@@ -66,33 +57,8 @@ def logme_evidences(F: np.ndarray, Y: np.ndarray) -> np.ndarray:
     sigma, proj, k = _spectrum(F)
     x2 = proj(Y) ** 2                                   # k x K
     res_x2 = (Y**2).sum(axis=0) - x2.sum(axis=0)        # energy outside the kept subspace
-    K = Y.shape[1]
-    alpha = np.ones(K)
-    beta = np.ones(K)
-    active = np.ones(K, dtype=bool)
-    res2 = np.zeros(K)
-    m2 = np.zeros(K)
-    s = sigma[:, None]
-    for _ in range(_MAX_ITER):
-        t = alpha / beta
-        gamma = (s / (s + t)).sum(axis=0)
-        m2_new = (s * x2 / (t + s) ** 2).sum(axis=0)
-        res2_new = (x2 / (1.0 + s / t) ** 2).sum(axis=0) + res_x2
-        alpha_new = gamma / (m2_new + _JITTER)
-        beta_new = (N - gamma) / (res2_new + _JITTER)
-        # Columns that already converged keep their state (the reference breaks
-        # out of its loop for that column).
-        m2 = np.where(active, m2_new, m2)
-        res2 = np.where(active, res2_new, res2)
-        alpha = np.where(active, alpha_new, alpha)
-        beta = np.where(active, beta_new, beta)
-        converged = np.abs(alpha / beta - t) / t <= _TOL
-        active &= ~converged
-        if not active.any():
-            break
-    # As in the reference, the evidence uses the last (alpha, beta) with the
-    # m2 / res2 computed at the start of that iteration.
-    return _evidence(alpha, beta, sigma, res2, m2, N, D, k)
+    # The fixed point is the one array-API implementation the torch back end runs too.
+    return logme_fixed_point(sigma, x2, res_x2, N, D, k)
 
 
 @register("logme", reference="You et al., ICML 2021 (LogME); fixed-point solver, JMLR 2022",
