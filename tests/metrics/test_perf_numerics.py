@@ -37,3 +37,25 @@ def test_ledoit_wolf_from_gram_does_not_modify_its_input():
     before = Xc.copy()
     _ledoit_wolf_from_gram(Xc)
     np.testing.assert_array_equal(Xc, before)
+
+
+def _pinv_trace(cov, M, n, N):
+    P = np.linalg.pinv(cov, rcond=1e-15, hermitian=True)
+    return float(np.einsum("cd,cd,c->", M @ P, M, n) / (N - 1))
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e-9, 0.0])
+def test_hscore_trace_cholesky_route_equals_pinv(scale):
+    """Well conditioned: Cholesky; ill conditioned (scale 1e-9) or singular (0): pinv."""
+    from pedrank.core.metrics.hscore import _well_conditioned_cholesky, trace_pinv_between
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 40))
+    X[:, 0] = X[:, 1] + scale * rng.normal(size=300)  # collinear pair for a small scale
+    X -= X.mean(axis=0)
+    cov = X.T @ X / 299
+    M = rng.normal(size=(5, 40))
+    n = np.full(5, 60.0)
+    assert (_well_conditioned_cholesky(cov) is not None) == (scale == 1.0)
+    assert trace_pinv_between(cov, M, n, 300) == pytest.approx(_pinv_trace(cov, M, n, 300),
+                                                               rel=1e-10)
