@@ -59,3 +59,34 @@ def test_hscore_trace_cholesky_route_equals_pinv(scale):
     assert (_well_conditioned_cholesky(cov) is not None) == (scale == 1.0)
     assert trace_pinv_between(cov, M, n, 300) == pytest.approx(_pinv_trace(cov, M, n, 300),
                                                                rel=1e-10)
+
+
+@pytest.mark.parametrize("n", [2, 3, 70, 300])
+def test_eigh_project_matches_eigh(n):
+    from scipy import linalg
+
+    from pedrank.core.metrics._spectral import eigh_project
+
+    rng = np.random.default_rng(n)
+    A = rng.normal(size=(2 * n + 5, n))
+    G = A.T @ A
+    B = rng.normal(size=(n, 4))
+    w, VtB = eigh_project(G, B)
+    w_ref, V = linalg.eigh(G)
+    np.testing.assert_allclose(w, w_ref, rtol=1e-12, atol=1e-12 * w_ref.max())
+    # Eigenvectors are defined up to sign: compare squares and the reconstruction.
+    np.testing.assert_allclose(VtB**2, (V.T @ B) ** 2, rtol=1e-8, atol=1e-10)
+    # Sign-free check of the whole projection: (V^T B)^T diag(1/w) (V^T B) = B^T G^-1 B.
+    np.testing.assert_allclose(VtB.T @ (VtB / w[:, None]), B.T @ linalg.solve(G, B), rtol=1e-8)
+
+
+def test_logme_one_hot_projection_matches_dense():
+    from pedrank.core.metrics.logme import _xty
+
+    rng = np.random.default_rng(0)
+    F = rng.normal(size=(50, 6))
+    codes = rng.integers(0, 4, size=50)
+    Y = np.eye(4)[codes]
+    np.testing.assert_allclose(_xty(F, Y), F.T @ Y, rtol=1e-12, atol=1e-12)
+    Yr = rng.normal(size=(50, 3))  # real-valued targets take the dense product
+    np.testing.assert_allclose(_xty(F, Yr), F.T @ Yr, rtol=1e-12)
