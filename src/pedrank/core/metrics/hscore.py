@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 from scipy import linalg
+from scipy.linalg import lapack
 
 from pedrank.core._linalg import class_means
 from pedrank.core._validation import LabelEncoding, check_features_labels
@@ -14,6 +15,32 @@ from pedrank.core.metrics._registry import register
 # Relative cut-off of the pseudo-inverse, as in the reference implementations
 # (``np.linalg.pinv(cov, rcond=1e-15)``).
 _PINV_RCOND = 1e-15
+
+# Below this estimated reciprocal condition number (1-norm, LAPACK dpocon) the
+# Cholesky route is not taken. The 1-norm condition number bounds the 2-norm
+# one from above, so no eigenvalue is anywhere near the pseudo-inverse's 1e-15
+# cut-off: pinv(cov) is the inverse, and the two routes differ by rounding
+# only. Measured: relative differences of 1e-15 to 2e-13 at estimated 1-norm
+# condition numbers of 1e5 to 4e6 (ReLU-like features, D = 512); the gap
+# grows like cond * 1e-19, so 1e7 keeps it well below 1e-10.
+_CHOLESKY_MIN_RCOND = 1e-7
+
+
+def _well_conditioned_cholesky(cov: np.ndarray) -> tuple[np.ndarray, bool] | None:
+    """Cholesky factor of ``cov`` when it is clearly non-singular, else None.
+
+    One Cholesky (D^3/3) and LAPACK's O(D^2) condition estimate (``dpocon``)
+    cost a fraction of the eigendecomposition that ``pinv`` needs (0.25 s
+    against 2.3 s at D = 2048, one thread).
+    """
+    try:
+        factor, lower = linalg.cho_factor(cov, lower=True, check_finite=False)
+    except linalg.LinAlgError:
+        return None
+    rcond, info = lapack.dpocon(factor, float(np.abs(cov).sum(axis=0).max()), uplo="L")
+    if info != 0 or not rcond >= _CHOLESKY_MIN_RCOND:
+        return None
+    return factor, lower
 
 
 def between_class_scatter(Z: np.ndarray, enc: LabelEncoding) -> tuple[np.ndarray, np.ndarray]:
@@ -37,8 +64,10 @@ def trace_pinv_between(cov: np.ndarray, M: np.ndarray, n: np.ndarray, N: int, *,
     ``tr(P M^T W M) = sum(W * (M P) * M)``: O(C D^2) instead of a D x D x D
     product. A covariance known to be well conditioned (a shrinkage estimate)
     is inverted through a Cholesky solve, several times faster than the
-    eigendecomposition a pseudo-inverse needs; a singular or merely
-    semi-definite one uses ``pinv`` with the reference's cut-off.
+    eigendecomposition a pseudo-inverse needs. Any other covariance takes the
+    same Cholesky route when LAPACK's condition estimate shows it well
+    conditioned (then ``pinv`` is the inverse); a singular, semi-definite or
+    ill-conditioned one uses ``pinv`` with the reference's cut-off.
     """
     if positive_definite:
         try:
@@ -48,6 +77,10 @@ def trace_pinv_between(cov: np.ndarray, M: np.ndarray, n: np.ndarray, N: int, *,
         else:
             MP = linalg.cho_solve(factor, M.T, check_finite=False).T
             return float(np.einsum("cd,cd,c->", MP, M, n) / (N - 1))
+    factor = _well_conditioned_cholesky(cov)
+    if factor is not None:
+        MP = linalg.cho_solve(factor, M.T, check_finite=False).T
+        return float(np.einsum("cd,cd,c->", MP, M, n) / (N - 1))
     P = np.linalg.pinv(cov, rcond=_PINV_RCOND, hermitian=True)
     return float(np.einsum("cd,cd,c->", M @ P, M, n) / (N - 1))
 

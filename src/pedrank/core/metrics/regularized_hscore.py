@@ -4,11 +4,44 @@ from __future__ import annotations
 
 from typing import Any
 
-from sklearn.covariance import ledoit_wolf
+import numpy as np
 
 from pedrank.core._validation import check_features_labels
 from pedrank.core.metrics._registry import register
 from pedrank.core.metrics.hscore import between_class_scatter, trace_pinv_between
+
+
+def _ledoit_wolf_from_gram(Xc: np.ndarray) -> tuple[np.ndarray, float]:
+    """``sklearn.covariance.ledoit_wolf(Xc)`` for centred ``Xc``, from one Gram and the row norms.
+
+    scikit-learn's ``ledoit_wolf_shrinkage`` forms ``X2^T X2`` (``X2 = X**2``)
+    and ``X^T X`` block by block: two more N x D^2 products on top of the
+    covariance itself (12.2 of 15.7 s at 20000 x 2048). Both sums it needs
+    have closed forms: ``sum(X2^T X2) = sum_i ||x_i||^4`` (row norms, O(N D))
+    and ``sum((X^T X)^2) = N^2 ||S||_F^2`` from the covariance ``S`` already
+    formed. Same formula as scikit-learn's (Ledoit & Wolf, J. Multivar. Anal.
+    88, 2004), same clipping of the shrinkage to [0, 1]; agrees with it to
+    ~1e-13 (``tests/metrics/test_perf_numerics.py``).
+
+    Returns ``((1 - a) S + a mu I, a)`` with ``S = Xc^T Xc / N`` and ``mu = tr(S) / D``.
+    """
+    n, p = Xc.shape
+    S = Xc.T @ Xc
+    S /= n
+    emp_cov_trace = np.diag(S).copy()
+    mu = emp_cov_trace.sum() / p
+    if p == 1:
+        return S, 0.0
+    row_sq = np.einsum("ij,ij->i", Xc, Xc)
+    beta_ = float(row_sq @ row_sq)           # sum_i ||x_i||^4 = sum(X2^T X2)
+    delta_ = float(np.vdot(S, S))            # ||S||_F^2 = sum((X^T X)^2) / n^2
+    beta = (beta_ / n - delta_) / (p * n)
+    delta = (delta_ - 2.0 * mu * emp_cov_trace.sum() + p * mu**2) / p
+    beta = min(beta, delta)
+    shrinkage = 0.0 if beta == 0 else beta / delta
+    S *= 1.0 - shrinkage
+    S.flat[:: p + 1] += shrinkage * mu
+    return S, shrinkage
 
 
 @register(
@@ -60,7 +93,7 @@ def regularized_hscore(X: Any, y: Any) -> float:
     # Centring first makes the Ledoit-Wolf estimate exact for the centred data
     # (the reference does the same before fitting).
     Xf -= Xf.mean(axis=0)
-    cov_a, shrinkage = ledoit_wolf(Xf, assume_centered=False)
+    cov_a, shrinkage = _ledoit_wolf_from_gram(Xf)
     M, n = between_class_scatter(Xf, enc)
     return (1.0 - float(shrinkage)) * trace_pinv_between(cov_a, M, n, N,
                                                        positive_definite=True)
