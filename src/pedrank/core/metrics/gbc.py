@@ -8,6 +8,7 @@ import numpy as np
 from scipy.spatial.distance import cdist
 from scipy.special import logsumexp
 
+from pedrank.core._budget import check_memory
 from pedrank.core._validation import (
     LabelEncoding,
     check_features_labels,
@@ -15,7 +16,6 @@ from pedrank.core._validation import (
     class_sums,
     row_blocks,
 )
-from pedrank.core._budget import check_memory
 from pedrank.core.metrics._numerics import rescaled
 from pedrank.core.metrics._registry import register
 
