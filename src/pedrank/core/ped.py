@@ -267,6 +267,11 @@ def ped_transform(
                                                                 **params)
         dyn = _Dynamics(np.asarray(shift_z, dtype=np.float64), int(n_steps), list(changes))
     shift = dyn.shift_z * scale
+    if not (np.isfinite(shift).all() and np.isfinite(means_x).all()):
+        # Finite-or-error (issue 12): class means or moves beyond float64 (|x| near 1e308).
+        raise ValueError("PED: the class means or their displacements overflow float64 for "
+                         "features of this magnitude; rescale the features (and the source "
+                         "statistics) first, e.g. divide both by abs(X).max().")
     if dyn.n_steps > 0:
         # In row chunks: shift[codes] for all rows at once would be another N x D array.
         for rows in row_blocks(*Xf.shape, block_bytes=_BLOCK_BYTES):

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from pedrank.core._validation import as_float_matrix
-from pedrank.core.metrics import get_metric
+from pedrank.core.metrics import available_metrics, get_metric
 from pedrank.core.ped import PED
 from pedrank.core.source import SourceStats
 
@@ -39,6 +39,7 @@ def score(
     *,
     source_probs: Any = None,
     device: str | None = None,
+    task: str = "classification",
     **metric_kwargs: Any,
 ) -> float:
     """Score one model's features on a target task.
@@ -64,6 +65,10 @@ def score(
     device : str, optional
         ``"cpu"`` or ``"cuda"`` to use the PyTorch back end where the metric
         supports it; ``None`` uses numpy.
+    task : {"classification", "regression"}
+        ``"regression"``: ``y`` holds real-valued targets (N,) or (N, K); only
+        metrics with ``supports_regression`` (LogME) accept it, and PED (which
+        moves classes) cannot precede it.
     **metric_kwargs
         Passed to the metric function.
 
@@ -74,6 +79,17 @@ def score(
     """
     spec = get_metric(metric)
     est = _resolve_ped(ped, source)
+    if task not in ("classification", "regression"):
+        raise ValueError(f"task must be 'classification' or 'regression'; got {task!r}")
+    if task == "regression":
+        if not spec.supports_regression:
+            regressors = ", ".join(m.name for m in available_metrics() if m.supports_regression)
+            raise ValueError(f"metric {spec.name!r} is defined for class labels only; for "
+                             f"regression targets use one of: {regressors}")
+        if est is not None:
+            raise ValueError("PED moves classes apart and needs class labels; use ped=False "
+                             "with regression targets.")
+        metric_kwargs["task"] = "regression"
     if spec.input == "source_probs":
         if est is not None:
             raise ValueError(
@@ -196,6 +212,7 @@ def rank(
     ped: PedArg = False,
     *,
     device: str | None = None,
+    task: str = "classification",
     **metric_kwargs: Any,
 ) -> RankResult:
     """Score several models on one task and rank them (best first).
@@ -210,7 +227,7 @@ def rank(
         Each value is a tuple ``(X, y[, source])`` or a dict with keys
         ``X``/``features``, ``y``/``labels`` and optional ``source`` and
         ``source_probs``.
-    metric, ped, device, **metric_kwargs
+    metric, ped, device, task, **metric_kwargs
         As in :func:`score`.
 
     Returns
@@ -237,7 +254,7 @@ def rank(
     failed: dict[str, str] = {}
     for name, kw in entries.items():
         try:
-            scores[name] = score(metric=spec.name, ped=ped, device=device, **kw,
+            scores[name] = score(metric=spec.name, ped=ped, device=device, task=task, **kw,
                                  **metric_kwargs)
         except ValueError as exc:
             failed[name] = str(exc)

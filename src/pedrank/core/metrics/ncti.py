@@ -38,7 +38,9 @@ from sklearn.decomposition import PCA
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from threadpoolctl import threadpool_limits
 
+from pedrank.core._budget import check_memory
 from pedrank.core._validation import LabelEncoding, check_features_labels, class_means
+from pedrank.core.metrics._numerics import check_magnitude
 from pedrank.core.metrics._registry import register
 
 __all__ = ["NCTITerms", "ncti", "ncti_terms", "ncti_combine"]
@@ -132,6 +134,11 @@ def ncti_terms(X: Any, y: Any, *, n_components: int = 64, n_shrink_components: i
     """
     Xf, enc = check_features_labels(X, y)
     n, d = Xf.shape
+    check_magnitude(Xf, "ncti", "its LDA shrinkage exp(-sum of PCA variances) depends on "
+                    "the feature scale")
+    check_memory(f"NCTI (N={n}, D={d}, C={enc.n_classes})",
+                 8.0 * (2 * n * d + 3 * min(n, d) ** 2 + 4 * n * enc.n_classes),
+                 "Subsample the rows, reduce the feature dimension, or use fewer classes.")
     if n <= enc.n_classes:
         raise ValueError(
             f"ncti needs more samples than classes to fit its LDA; got {n} samples for "

@@ -9,6 +9,7 @@ import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.preprocessing import StandardScaler
 
+from pedrank.core._budget import check_memory
 from pedrank.core._validation import (
     LabelEncoding,
     check_int,
@@ -16,6 +17,7 @@ from pedrank.core._validation import (
     encode_labels,
     one_hot,
 )
+from pedrank.core.metrics._numerics import rescaled
 from pedrank.core.metrics._registry import register
 from pedrank.core.sampling import stratified_subsample
 
@@ -168,6 +170,14 @@ def _label_levels_exact(enc: LabelEncoding) -> tuple[np.ndarray, np.ndarray]:
     return codes, np.array([0.0, 1.0])
 
 
+def peak_bytes(N: int, D: int, label_rdm: str = "reference") -> float:
+    """Peak memory of PARC on N (<= max_samples) rows: the float64 X and its PCA, plus
+    the pair arrays: the literal N x N label matrix (reference, 8 N^2) or 4.5 N^2
+    bytes (exact; one float64 and a few bytes per pair)."""
+    pairs = 8.0 * N * N if label_rdm == "reference" else 4.5 * N * N
+    return 8.0 * 2 * N * D + pairs
+
+
 @register(
     "parc",
     input="features",
@@ -267,6 +277,14 @@ def parc(X: Any, y: Any, *, n_components: int = 32, max_samples: int = 15000,
     else:
         Xf = np.asarray(Xa, dtype=np.float64)
     del Xa
+    n = Xf.shape[0]
+    check_memory(f"PARC (N={n} after subsampling, D={Xf.shape[1]})",
+                 peak_bytes(n, Xf.shape[1], label_rdm),
+                 f"Lower max_samples (now {int(max_samples)}; memory grows as N^2) or use "
+                 "label_rdm='exact'.")
+    # PARC is invariant to scaling the features (PCA, then standardisation, then
+    # correlations): an exact power-of-two rescaling keeps its PCA finite.
+    Xf, _ = rescaled(Xf)
     if enc.counts.max() < 2:
         raise ValueError(
             "PARC needs at least one class with 2 or more samples: with only singleton "

@@ -11,7 +11,6 @@ from pedrank.core._validation import check_features_labels
 from pedrank.core.metrics._numerics import rescaled
 from pedrank.core.metrics._registry import register
 
-
 _VARIANTS = ("official", "paper")
 
 
