@@ -48,6 +48,10 @@ __all__ = ["NCTITerms", "ncti", "ncti_terms", "ncti_combine"]
 # Shrinkage floor of the official code: below it the plain SVD LDA solver is used.
 _SHRINK_FLOOR = 1e-10
 
+# Below this sum of leading PCA variances the LDA shrinkage is 1 to within it and
+# sklearn's between-class scatter (St - Sw) is dominated by rounding.
+_MIN_LEADING_VARIANCE = 1e-8
+
 
 @dataclass(frozen=True)
 class NCTITerms:
@@ -152,7 +156,20 @@ def ncti_terms(X: Any, y: Any, *, n_components: int = 64, n_shrink_components: i
     k = int(min(n_components, n, d))
     pca, Z = _fit_pca(Xf, k)
     _check_within_class_variation(Z, enc)
-    shrink = max(float(np.exp(-pca.explained_variance_[:n_shrink_components].sum())),
+    lead = float(pca.explained_variance_[:n_shrink_components].sum())
+    if lead < _MIN_LEADING_VARIANCE:
+        # shrinkage = exp(-lead) = 1 - lead: sklearn's eigen LDA forms the between-class
+        # scatter as St - Sw of two matrices shrunk by that factor, which cancels to
+        # rounding noise (found by tests/fuzz: SELI moved by 1e-4 under label renaming
+        # at feature scale 1e-7).
+        raise ValueError(
+            f"ncti: the leading PCA variances of the features sum to {lead:.3g}, so its LDA "
+            f"shrinkage exp(-{lead:.3g}) is 1 to within {lead:.1g} and the between-class "
+            "scatter is rounding noise. NCTI depends on the feature scale by design; rescale "
+            "every model's features the same way (e.g. by a common factor) so that their "
+            f"variances sum to at least {_MIN_LEADING_VARIANCE:g}."
+        )
+    shrink = max(float(np.exp(-lead)),
                  _SHRINK_FLOOR)
     if shrink <= _SHRINK_FLOOR:
         lda = LinearDiscriminantAnalysis(solver="svd")

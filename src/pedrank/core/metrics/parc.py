@@ -111,6 +111,29 @@ def _upper_blocks(n: int, max_elements: int = 1 << 22
         start += count
 
 
+def _informative_components(feats: np.ndarray) -> np.ndarray:
+    """Drop PCA components whose variance is rounding noise (below 1e-24 of the largest).
+
+    When ``k`` exceeds the rank of the centred features (N <= k, or collinear
+    features) the last components hold only rounding noise; standardising would
+    blow that noise up to unit variance, and whether scikit-learn's scaler does so
+    depends on its absolute threshold, i.e. on the feature scale (found by
+    tests/fuzz: N = D = 6 gave 0.0 at scale 1 and -28 at scale 1e-300). Full-rank
+    inputs are unchanged.
+    """
+    var = feats.var(axis=0)
+    keep = var > var.max() * 1e-24
+    if keep.all():
+        return feats
+    if keep.sum() < 3:
+        raise ValueError(
+            f"PARC correlates rows of the PCA-reduced features, which needs at least 3 "
+            f"informative dimensions; these features have {int(keep.sum())} (rank-deficient: "
+            "constant, duplicated or collinear features). Add samples or use another metric."
+        )
+    return feats[:, keep]
+
+
 def _feature_rdm_upper(F: np.ndarray) -> np.ndarray:
     """Upper triangle of ``1 - np.corrcoef(F)`` (rows as variables), built in row blocks.
 
@@ -300,7 +323,7 @@ def parc(X: Any, y: Any, *, n_components: int = 32, max_samples: int = 15000,
     feats = PCA(n_components=k, svd_solver="randomized", random_state=random_state,
                 iterated_power=1).fit_transform(Xf)
     del Xf
-    feats = StandardScaler().fit_transform(feats)
+    feats = StandardScaler().fit_transform(_informative_components(feats))
     # Label levels first: the reference's literal N x N label matrix is the
     # largest temporary, and no P-long array exists yet while it does.
     if label_rdm == "reference":
