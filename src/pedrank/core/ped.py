@@ -34,6 +34,7 @@ import numpy as np
 from scipy.spatial.distance import cdist
 from sklearn.base import BaseEstimator
 
+from pedrank.core._budget import check_memory
 from pedrank.core._validation import LabelEncoding, check_features_labels, class_means, row_blocks
 from pedrank.core.source import DEFAULT_EPS, SourceStats
 
@@ -245,6 +246,11 @@ def ped_transform(
         Moved features, accepted steps, per-step changes.
     """
     Xf, enc = check_features_labels(X, y)
+    N, D = Xf.shape
+    C = enc.n_classes
+    # Peak: X (float64 copy), an 8 MB row block, ~6 C x D and ~5 C x C arrays.
+    check_memory(f"PED (N={N}, D={D}, C={C})", 8.0 * (N * D + 6 * C * D + 5 * C * C) + 16e6,
+                 "Subsample the rows, reduce the feature dimension, or use fewer classes.")
     for name, val in (("time_step", time_step), ("nsigma", nsigma), ("constant", constant),
                       ("exit_ratio", exit_ratio)):
         if not np.isfinite(val):
