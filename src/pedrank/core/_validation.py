@@ -141,7 +141,7 @@ def check_int(value: Any, name: str, *, minimum: int = 1, allow_none: bool = Fal
 
 
 def encode_labels(y: Any, n_samples: int | None = None, *, min_classes: int = 2,
-                  name: str = "y") -> LabelEncoding:
+                  name: str = "y", allow_continuous: bool = False) -> LabelEncoding:
     """Remap arbitrary hashable labels to ``0..C-1``.
 
     Parameters
@@ -152,6 +152,17 @@ def encode_labels(y: Any, n_samples: int | None = None, *, min_classes: int = 2,
         Expected length (the number of feature rows).
     min_classes : int
         Minimum number of distinct classes required.
+    allow_continuous : bool
+        Accept non-integral float labels with more distinct values than half
+        the samples (by default refused as continuous targets, with a hint to
+        use ``task="regression"``); for loaders that also serve regression
+        targets. Integral floats (``0.0, 1.0, ...``) are class ids either way.
+
+    Raises
+    ------
+    ValueError
+        Wrong shape or length, NaN/None labels, labels mixing types (``1`` and
+        ``'1'``), continuous float labels, or fewer than ``min_classes`` classes.
     """
     arr = np.asarray(y)
     if arr.ndim == 2 and arr.shape[1] == 1:
@@ -169,8 +180,8 @@ def encode_labels(y: Any, n_samples: int | None = None, *, min_classes: int = 2,
         if any(v is None for v in arr):
             raise ValueError(f"{name} contains None labels; remove those samples.")
         _check_one_label_type(arr.tolist(), name)
-    elif arr.dtype.kind in "US" and not isinstance(y, np.ndarray):
-        # numpy turns [1, '1', 2] into strings, silently merging 1 and '1'.
+    elif isinstance(y, list | tuple):
+        # numpy turns [1, '1', 2] into strings (merging 1 and '1') and [True, 1] into ints.
         _check_one_label_type(y, name)
     if arr.dtype.kind == "c":
         raise ValueError(f"{name} holds complex numbers; labels must be classes (ints, "
@@ -179,7 +190,8 @@ def encode_labels(y: Any, n_samples: int | None = None, *, min_classes: int = 2,
         classes, codes, counts = np.unique(arr, return_inverse=True, return_counts=True)
     except TypeError as exc:
         raise ValueError(f"{name} labels must be mutually comparable (sortable): {exc}") from None
-    if arr.dtype.kind == "f" and classes.shape[0] > arr.shape[0] / 2:
+    if (not allow_continuous and arr.dtype.kind == "f" and classes.shape[0] > arr.shape[0] / 2
+            and not np.array_equal(classes, np.round(classes))):
         raise ValueError(
             f"{name} looks like continuous targets ({classes.shape[0]} distinct float values "
             f"for {arr.shape[0]} samples), not class labels: a classification metric would "
