@@ -67,7 +67,7 @@ def _outcome(category: str, failure: str | None) -> None:
             pytest.fail(failure)
 
 
-FUZZ = settings(max_examples=int(os.environ.get("PEDRANK_FUZZ_EXAMPLES", "25")), deadline=None,
+FUZZ = settings(max_examples=int(os.environ.get("PEDRANK_FUZZ_EXAMPLES", "20")), deadline=None,
                 derandomize=True, suppress_health_check=list(HealthCheck), database=None)
 
 FEATURE_METRICS = {
@@ -82,6 +82,9 @@ FEATURE_METRICS = {
     "parc": lambda X, y: M.parc(X, y, label_rdm="exact"),
     "ncti": M.ncti,
     "etran": M.etran,
+    "sfda_log": M.sfda_log,
+    "gbc_log": M.gbc_log,
+    "transrate_paper": M.transrate_paper,
 }
 PROB_METRICS = {"leep": M.leep, "nce": M.nce}
 
@@ -104,7 +107,7 @@ ALL = {**FEATURE_METRICS, **PROB_METRICS, "ped": _ped_features, "ped+logme": _pe
 # Invariances claimed in the metrics' docstrings / docs/robustness.md.
 ORDER_INVARIANT = [m for m in ALL if m not in ("nleep", "parc")]
 # GBC only for scalings that keep class variances above its absolute floor (upwards).
-SCALE_INVARIANT = ["hscore", "regularized_hscore", "parc", "gbc", "gbc_diagonal"]
+SCALE_INVARIANT = ["hscore", "regularized_hscore", "parc", "gbc", "gbc_diagonal", "gbc_log"]
 
 FEATURE_KINDS = ("normal", "normal", "float32", "int", "constant", "zeros", "rank1",
                  "duplicate_rows", "huge", "tiny", "longdouble_overflow", "complex")

@@ -35,8 +35,8 @@ def mixture_peak_bytes(N: int, K: int, d: int, covariance_type: str) -> float:
     3 d^2 for "tied") and four N x K arrays (log-probabilities, responsibilities,
     their normalisation, the prediction): ``8 (3 K d^2 + 4 N K + 2 N d)`` (full).
 
-    Example: N=3000, D=512 features with C=600 classes and ratio=5 (K=3000) and d=300
-    PCA dimensions need about 6.5 GB.
+    Example: random N=3000, D=512 features with C=600 classes and ratio=5 (K=3000)
+    keep d=332 PCA dimensions and need about 8.2 GB ("diag": 0.33 GB).
     """
     per = {"full": K * d * d, "diag": K * d, "spherical": K * d, "tied": d * d}.get(
         covariance_type, K * d * d)
