@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from _helpers import blobs
@@ -92,3 +94,26 @@ def test_saturated_scores_are_flagged():
     assert not is_saturated([0.3])
     result = RankResult([{"rank": 1, "model": "a", "score": 1.0}], {}, True, "sfda")
     assert "sfda_log" in result.warning
+
+
+def test_cli_rank_lists_failed_models_after_the_ranked_ones_and_exits_1(tmp_path, capsys):
+    """Regression (issue 12 item 1): `pedrank rank` put an all-zero model first, exit 0."""
+    from pedrank.cli import main
+    from pedrank.pipeline.feature_files import save_feature_file
+
+    X, y, src = _data()
+    noise = np.random.default_rng(5).normal(size=X.shape)
+    save_feature_file(tmp_path / "good.npz", X, y, src)
+    save_feature_file(tmp_path / "noise.npz", noise, y, src)
+    save_feature_file(tmp_path / "zeros.npz", np.zeros_like(X), y, src)
+    assert main(["rank", str(tmp_path), "--metric", "logme"]) == 1
+    captured = capsys.readouterr()
+    rows = [line.split() for line in captured.out.splitlines()]
+    ranked = [r[1] for r in rows if len(r) >= 3 and r[0].isdigit()]
+    assert ranked == ["good", "noise"]
+    assert "zeros" not in captured.out
+    assert "1 model(s) could not be scored" in captured.err and "all zero" in captured.err
+    assert main(["rank", str(tmp_path), "--metric", "logme", "--format", "json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert [r["model"] for r in out["ranking"]] == ["good", "noise"]
+    assert list(out["failed"]) == ["zeros"] and out["saturated"] is False
