@@ -290,3 +290,13 @@ def test_ped_memory_guard_and_ncti_tiny_scale_refusal():
     set_memory_budget(1000)
     with pytest.raises(MemoryBudgetError):
         pedrank.ped_transform(X, y, "target")
+
+
+def test_duplicated_rows_are_not_scored_from_rounding_noise():
+    """Regression (found by this suite's probe): identical rows gave H-score 1.0 and PARC
+    15 from the rounding noise that centring leaves."""
+    X, y = _blobs()
+    dup = np.repeat(X[:1] + 0.1, len(y), axis=0)
+    assert M.hscore(dup, y) == 0.0
+    with pytest.raises(ValueError, match="informative dimensions"):
+        M.parc(dup, y)

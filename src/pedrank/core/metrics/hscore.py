@@ -146,7 +146,12 @@ def hscore(X: Any, y: Any, *, device: str | None = None) -> float:
 
         return float(torch_backend.hscore(Xf, enc.codes, enc.n_classes, device=device))
     N, D = Xf.shape
+    magnitude = float(np.max(np.abs(Xf)))
     Xf -= Xf.mean(axis=0)
+    if not np.max(np.abs(Xf)) > 1e-12 * magnitude:
+        # Identical rows: what centring leaves is rounding noise, whose pseudo-inverse
+        # would give an arbitrary score (1.0 was seen); the covariance is 0, so is H.
+        return 0.0
     if N < D:
         return hscore_dual(Xf, enc)
     cov = (Xf.T @ Xf) / (N - 1)

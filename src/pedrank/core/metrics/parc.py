@@ -111,7 +111,7 @@ def _upper_blocks(n: int, max_elements: int = 1 << 22
         start += count
 
 
-def _informative_components(feats: np.ndarray) -> np.ndarray:
+def _informative_components(feats: np.ndarray, magnitude: float) -> np.ndarray:
     """Drop PCA components whose variance is rounding noise (below 1e-24 of the largest).
 
     When ``k`` exceeds the rank of the centred features (N <= k, or collinear
@@ -119,10 +119,12 @@ def _informative_components(feats: np.ndarray) -> np.ndarray:
     blow that noise up to unit variance, and whether scikit-learn's scaler does so
     depends on its absolute threshold, i.e. on the feature scale (found by
     tests/fuzz: N = D = 6 gave 0.0 at scale 1 and -28 at scale 1e-300). Full-rank
-    inputs are unchanged.
+    inputs are unchanged. ``magnitude`` is ``max|X|`` of the features PCA saw.
     """
     var = feats.var(axis=0)
-    keep = var > var.max() * 1e-24
+    # Noise: below 1e-24 of the largest variance, or a standard deviation below 1e-12
+    # of the feature magnitude (duplicated rows leave only the centring's rounding).
+    keep = var > max(var.max() * 1e-24, (1e-12 * magnitude) ** 2)
     if keep.all():
         return feats
     if keep.sum() < 3:
@@ -320,10 +322,11 @@ def parc(X: Any, y: Any, *, n_components: int = 32, max_samples: int = 15000,
             f"dimensions (got {k} = min(n_components, N, D)); with 1 the correlation is "
             "undefined and with 2 it is always +-1."
         )
+    magnitude = float(np.max(np.abs(Xf)))
     feats = PCA(n_components=k, svd_solver="randomized", random_state=random_state,
                 iterated_power=1).fit_transform(Xf)
     del Xf
-    feats = StandardScaler().fit_transform(_informative_components(feats))
+    feats = StandardScaler().fit_transform(_informative_components(feats, magnitude))
     # Label levels first: the reference's literal N x N label matrix is the
     # largest temporary, and no P-long array exists yet while it does.
     if label_rdm == "reference":
