@@ -71,3 +71,45 @@ def test_check_int_messages_and_bounds():
     ]:
         with pytest.raises(ValueError, match=re.escape(message)):
             check_int(bad, "k", **kwargs)
+
+
+def test_complex_features_are_refused_not_truncated():
+    """Regression (issue 12 item 5): complex input was accepted with a ComplexWarning."""
+    with pytest.raises(ValueError, match="complex-valued"):
+        check_matrix(np.ones((3, 2)) + 1j)
+    with pytest.raises(ValueError, match="complex-valued"):
+        check_matrix(np.array([[1 + 2j, 2.0]], dtype=object))
+
+
+def test_long_double_beyond_float64_is_refused():
+    if np.finfo(np.longdouble).max <= np.finfo(np.float64).max:
+        pytest.skip("long double is float64 on this platform")
+    X = np.ones((3, 2), dtype=np.longdouble)
+    X[1, 1] = np.longdouble(10) ** 400
+    with pytest.raises(ValueError, match=r"float64 range .* in 1 row"):
+        check_matrix(X)
+    ok = np.ones((3, 2), dtype=np.longdouble) * 1e300
+    assert np.isfinite(as_float_matrix(ok)).all()
+
+
+@pytest.mark.parametrize("labels", [[1, "1", 2, "2"],
+                                    np.array([1, "1", 2, "2"], dtype=object),
+                                    [True, 1, 0, False]])
+def test_mixed_label_types_are_refused(labels):
+    """Regression: [1, '1', 2, '2'] silently became 2 classes."""
+    from pedrank.core._validation import encode_labels
+
+    with pytest.raises(ValueError, match="mixes label types"):
+        encode_labels(labels)
+
+
+def test_continuous_float_labels_are_refused_unless_allowed():
+    from pedrank.core._validation import encode_labels
+
+    y = np.linspace(0, 1, 20)
+    with pytest.raises(ValueError, match=r'task="regression".*--task regression'):
+        encode_labels(y)
+    assert encode_labels(y, allow_continuous=True).n_classes == 20
+    assert encode_labels(np.arange(20) % 4 * 1.0).n_classes == 4  # integral class ids
+    assert encode_labels(["a", "b", "a"]).n_classes == 2
+    assert encode_labels([1, 2.0, 1]).n_classes == 2  # numbers of two Python types are fine

@@ -41,6 +41,7 @@ _EXPORTS: dict[str, str] = {
     "SourceStats": "pedrank.core.source",
     "score": "pedrank.core.scoring",
     "rank": "pedrank.core.scoring",
+    "RankResult": "pedrank.core.scoring",
     "select": "pedrank.pipeline.select",
     "Selection": "pedrank.pipeline.select",
 }

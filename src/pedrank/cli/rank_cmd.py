@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from pedrank.cli import CLIError
 from pedrank.cli._common import add_metric_options, build_ped, format_records, metric_options
+from pedrank.core.evaluation import evaluate
+from pedrank.core.metrics import get_metric
+from pedrank.core.scoring import is_saturated, ranking_records, saturation_message, score
+from pedrank.groundtruth import load_file
+from pedrank.pipeline.feature_files import load_feature_file
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -26,7 +32,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _accuracies(path: Path, dataset: str | None) -> dict[str, float]:
-    from pedrank.groundtruth import load_file
 
     table = load_file(path)
     if dataset is not None:
@@ -41,10 +46,6 @@ def _accuracies(path: Path, dataset: str | None) -> dict[str, float]:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here, not at module level: building the parser stays cheap (`--help` < 1 s).
-    from pedrank.core.evaluation import evaluate
-    from pedrank.core.metrics import get_metric
-    from pedrank.core.scoring import ranking_records, score
-    from pedrank.pipeline.feature_files import load_feature_file
 
     spec = get_metric(args.metric)
     if not args.directory.is_dir():
@@ -56,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     ped = build_ped(args)
     options = metric_options(args, spec)
     scores: dict[str, float] = {}
+    failed: dict[str, str] = {}
     for f in files:
         ff = load_feature_file(f, require_features=spec.input == "features")
         try:
@@ -64,7 +66,9 @@ def run(args: argparse.Namespace) -> int:
                                     source_probs=ff.source_probs, device=args.device,
                                     **options)
         except ValueError as exc:
-            raise ValueError(f"{f}: {exc}") from None
+            # One model's failure must not abort or reorder the others: it is listed
+            # after the ranked models and the exit status says so.
+            failed[ff.name] = f"{f}: {exc}"
     records = ranking_records(scores)
     columns = ["rank", "model", "score"]
     measures = None
@@ -76,14 +80,24 @@ def run(args: argparse.Namespace) -> int:
         if measures is None:
             raise CLIError("comparing with accuracies needs at least 2 models")
     label = f"{'PED+' if args.ped else ''}{spec.name}"
+    saturated = is_saturated(scores.values())
     if args.format == "json":
-        print(json.dumps({"metric": label, "ranking": records, "evaluation": measures}, indent=2))
+        print(json.dumps({"metric": label, "ranking": records, "evaluation": measures,
+                          "failed": failed, "saturated": saturated}, indent=2))
     elif args.format == "csv":
-        print(format_records(records, columns, "csv"))
+        rows = records + [{"rank": "", "model": m, "score": "failed"} for m in failed]
+        print(format_records(rows, columns, "csv"))
     else:
         print(f"{label} ranking of {len(records)} models in {args.directory}")
         print(format_records(records, columns, "table"))
         if measures:
             print()
             print("  ".join(f"{k}={v:.4f}" for k, v in measures.items()))
+    if saturated:
+        print(f"warning: {saturation_message(spec.name)}", file=sys.stderr)
+    if failed:
+        print(f"{len(failed)} model(s) could not be scored:", file=sys.stderr)
+        for name, why in failed.items():
+            print(f"  {name}: {why}", file=sys.stderr)
+        return 1
     return 0

@@ -52,9 +52,16 @@ def check_matrix(X: Any, name: str = "X") -> np.ndarray:
     """
     try:
         arr = np.asarray(X)
+        if arr.dtype.kind == "c" or (arr.dtype == object and _holds_complex(arr)):
+            raise ValueError(
+                f"{name} is complex-valued; pedrank scores real features. Pass the real part "
+                "(X.real) or the magnitude (abs(X)) if that is what the model's features mean."
+            )
         if arr.dtype.kind not in "biuf":
             arr = np.asarray(arr, dtype=np.float64)
     except (TypeError, ValueError) as exc:
+        if "complex-valued" in str(exc):
+            raise
         raise ValueError(f"{name} must be a numeric array; could not convert it: {exc}") from None
     if arr.ndim != 2:
         raise ValueError(
@@ -77,7 +84,27 @@ def check_matrix(X: Any, name: str = "X") -> np.ndarray:
                 f"{name} contains NaN or infinite values in {bad} row(s); "
                 "drop or impute those samples before scoring."
             )
+        if arr.dtype.itemsize > 8:
+            _check_fits_float64(arr, name)
     return arr
+
+
+def _holds_complex(arr: np.ndarray) -> bool:
+    """Whether an object array holds Python/numpy complex numbers (numpy would drop the
+    imaginary part with only a ComplexWarning)."""
+    return any(isinstance(v, complex | np.complexfloating) for v in arr.flat)
+
+
+def _check_fits_float64(arr: np.ndarray, name: str) -> None:
+    """Refuse extended-precision values that overflow float64 (they would become inf)."""
+    big = np.finfo(np.float64).max
+    if np.any(np.abs(arr) > big):
+        rows = int(np.count_nonzero((np.abs(arr) > big).any(axis=1)))
+        raise ValueError(
+            f"{name} holds {arr.dtype} values beyond the float64 range (|x| > 1.8e308) in "
+            f"{rows} row(s); pedrank computes in float64. Rescale the features first "
+            "(e.g. X / abs(X).max())."
+        )
 
 
 def as_float_matrix(X: Any, name: str = "X", *, copy: bool = True) -> np.ndarray:
@@ -113,7 +140,7 @@ def check_int(value: Any, name: str, *, minimum: int = 1, allow_none: bool = Fal
 
 
 def encode_labels(y: Any, n_samples: int | None = None, *, min_classes: int = 2,
-                  name: str = "y") -> LabelEncoding:
+                  name: str = "y", allow_continuous: bool = False) -> LabelEncoding:
     """Remap arbitrary hashable labels to ``0..C-1``.
 
     Parameters
@@ -124,6 +151,17 @@ def encode_labels(y: Any, n_samples: int | None = None, *, min_classes: int = 2,
         Expected length (the number of feature rows).
     min_classes : int
         Minimum number of distinct classes required.
+    allow_continuous : bool
+        Accept non-integral float labels with more distinct values than half
+        the samples (by default refused as continuous targets, with a hint to
+        use ``task="regression"``); for loaders that also serve regression
+        targets. Integral floats (``0.0, 1.0, ...``) are class ids either way.
+
+    Raises
+    ------
+    ValueError
+        Wrong shape or length, NaN/None labels, labels mixing types (``1`` and
+        ``'1'``), continuous float labels, or fewer than ``min_classes`` classes.
     """
     arr = np.asarray(y)
     if arr.ndim == 2 and arr.shape[1] == 1:
@@ -140,10 +178,26 @@ def encode_labels(y: Any, n_samples: int | None = None, *, min_classes: int = 2,
     if arr.dtype == object:
         if any(v is None for v in arr):
             raise ValueError(f"{name} contains None labels; remove those samples.")
+        _check_one_label_type(arr.tolist(), name)
+    elif isinstance(y, list | tuple):
+        # numpy turns [1, '1', 2] into strings (merging 1 and '1') and [True, 1] into ints.
+        _check_one_label_type(y, name)
+    if arr.dtype.kind == "c":
+        raise ValueError(f"{name} holds complex numbers; labels must be classes (ints, "
+                         "strings) or, for regression, real numbers.")
     try:
         classes, codes, counts = np.unique(arr, return_inverse=True, return_counts=True)
     except TypeError as exc:
         raise ValueError(f"{name} labels must be mutually comparable (sortable): {exc}") from None
+    if (not allow_continuous and arr.dtype.kind == "f" and classes.shape[0] > arr.shape[0] / 2
+            and not np.array_equal(classes, np.round(classes))):
+        raise ValueError(
+            f"{name} looks like continuous targets ({classes.shape[0]} distinct float values "
+            f"for {arr.shape[0]} samples), not class labels: a classification metric would "
+            "treat every value as its own class. For real-valued targets use "
+            "task=\"regression\" (CLI: --task regression) with a metric that supports it "
+            "(logme); for classes pass integer or string labels."
+        )
     if classes.shape[0] < min_classes:
         raise ValueError(
             f"{name} has {classes.shape[0]} distinct class(es); at least {min_classes} are needed "
@@ -151,6 +205,32 @@ def encode_labels(y: Any, n_samples: int | None = None, *, min_classes: int = 2,
         )
     return LabelEncoding(codes=codes.reshape(-1).astype(np.int64), classes=classes,
                          counts=counts.astype(np.int64))
+
+
+def _label_family(v: Any) -> str:
+    if isinstance(v, bool | np.bool_):
+        return "bool"
+    if isinstance(v, int | float | np.integer | np.floating):
+        return "number"
+    if isinstance(v, str | np.str_):
+        return "str"
+    if isinstance(v, bytes | np.bytes_):
+        return "bytes"
+    return type(v).__name__
+
+
+def _check_one_label_type(values: Any, name: str) -> None:
+    """Refuse labels that mix kinds (1 and '1'): merged or split silently otherwise."""
+    try:
+        families = {_label_family(v) for v in values}
+    except TypeError:
+        return
+    if len(families) > 1:
+        raise ValueError(
+            f"{name} mixes label types ({', '.join(sorted(families))}); e.g. 1 and '1' would "
+            "be merged into one class or split into two depending on conversion. Convert all "
+            "labels to one type first (e.g. [str(v) for v in y])."
+        )
 
 
 def check_features_labels(X: Any, y: Any, *, min_classes: int = 2,

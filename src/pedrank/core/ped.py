@@ -37,6 +37,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_array
 
 from pedrank.core._array_kernels import ped_dynamics
+from pedrank.core._budget import check_memory
 from pedrank.core._linalg import class_means, row_blocks
 from pedrank.core._validation import LabelEncoding, check_features_labels
 from pedrank.core._warnings import CoincidentClassMeansWarning, SourceFallbackWarning
@@ -238,6 +239,11 @@ def ped_transform(
     """
     params = check_ped_params(time_step, nsigma, constant, exit_ratio, max_steps)
     Xf, enc = check_features_labels(X, y)
+    N, D = Xf.shape
+    C = enc.n_classes
+    # Peak: X (float64 copy), an 8 MB row block, ~6 C x D and ~5 C x C arrays.
+    check_memory(f"PED (N={N}, D={D}, C={C})", 8.0 * (N * D + 6 * C * D + 5 * C * C) + 16e6,
+                 "Subsample the rows, reduce the feature dimension, or use fewer classes.")
     stats = _resolve_source(source, Xf, eps)
     scale = stats.scale
     means_x = class_means(Xf, enc)
@@ -252,6 +258,11 @@ def ped_transform(
                                                                 **params)
         dyn = _Dynamics(np.asarray(shift_z, dtype=np.float64), int(n_steps), list(changes))
     shift = dyn.shift_z * scale
+    if not (np.isfinite(shift).all() and np.isfinite(means_x).all()):
+        # Finite-or-error (issue 12): class means or moves beyond float64 (|x| near 1e308).
+        raise ValueError("PED: the class means or their displacements overflow float64 for "
+                         "features of this magnitude; rescale the features (and the source "
+                         "statistics) first, e.g. divide both by abs(X).max().")
     if dyn.n_steps > 0:
         # In row chunks: shift[codes] for all rows at once would be another N x D array.
         for rows in row_blocks(*Xf.shape, block_bytes=_BLOCK_BYTES):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from pedrank.core._validation import as_float_matrix
-from pedrank.core.metrics import get_metric
+from pedrank.core.metrics import available_metrics, get_metric
 from pedrank.core.ped import PED
 from pedrank.core.source import SourceStats
 
@@ -38,6 +39,7 @@ def score(
     *,
     source_probs: Any = None,
     device: str | None = None,
+    task: str = "classification",
     **metric_kwargs: Any,
 ) -> float:
     """Score one model's features on a target task.
@@ -63,6 +65,10 @@ def score(
     device : str, optional
         ``"cpu"`` or ``"cuda"`` to use the PyTorch back end where the metric
         supports it; ``None`` uses numpy.
+    task : {"classification", "regression"}
+        ``"regression"``: ``y`` holds real-valued targets (N,) or (N, K); only
+        metrics with ``supports_regression`` (LogME) accept it, and PED (which
+        moves classes) cannot precede it.
     **metric_kwargs
         Passed to the metric function.
 
@@ -73,6 +79,17 @@ def score(
     """
     spec = get_metric(metric)
     est = _resolve_ped(ped, source)
+    if task not in ("classification", "regression"):
+        raise ValueError(f"task must be 'classification' or 'regression'; got {task!r}")
+    if task == "regression":
+        if not spec.supports_regression:
+            regressors = ", ".join(m.name for m in available_metrics() if m.supports_regression)
+            raise ValueError(f"metric {spec.name!r} is defined for class labels only; for "
+                             f"regression targets use one of: {regressors}")
+        if est is not None:
+            raise ValueError("PED moves classes apart and needs class labels; use ped=False "
+                             "with regression targets.")
+        metric_kwargs["task"] = "regression"
     if spec.input == "source_probs":
         if est is not None:
             raise ValueError(
@@ -99,16 +116,110 @@ def score(
     return float(spec.func(X, y, **metric_kwargs))
 
 
+#: Relative spread of scores across models below which a ranking is "saturated".
+SATURATION_RTOL = 1e-9
+
+
+@dataclass(frozen=True)
+class RankResult:
+    """The outcome of :func:`rank`: ranked models, models that failed, and a saturation flag.
+
+    Attributes
+    ----------
+    records : list of dict
+        ``{"rank", "model", "score"}`` of every scored model, best first; tied
+        scores share the minimum rank ("1, 1, 3") and keep input order.
+    failed : dict model -> str
+        Models that could not be scored and why (the metric's ``ValueError``
+        message). They are never ordered: they come after the ranked models in
+        :meth:`to_frame` and in the CLI, and are never given a score.
+    saturated : bool
+        True when the scores of the ranked models differ by less than
+        ``1e-9`` relative (:data:`SATURATION_RTOL`): their order is then decided
+        by rounding, not by the data (SFDA near 1, GBC near 0 on well separated
+        features; use ``metric="sfda_log"`` / ``"gbc_log"``).
+    metric : str
+        The metric's registry name.
+    """
+
+    records: list[dict[str, Any]]
+    failed: dict[str, str] = field(default_factory=dict)
+    saturated: bool = False
+    metric: str = ""
+
+    @property
+    def scores(self) -> dict[str, float]:
+        """``{model: score}`` of the ranked models, best first."""
+        return {r["model"]: r["score"] for r in self.records}
+
+    @property
+    def warning(self) -> str | None:
+        """A one-line warning when the ranking is saturated or a model failed, else None."""
+        parts = []
+        if self.saturated:
+            parts.append(saturation_message(self.metric))
+        if self.failed:
+            parts.append(f"{len(self.failed)} model(s) could not be scored: "
+                         + ", ".join(sorted(self.failed)))
+        return " ".join(parts) or None
+
+    def to_frame(self) -> Any:
+        """A pandas DataFrame: columns rank, model, score, error; failed models last.
+
+        Failed models have ``rank`` and ``score`` missing (``<NA>`` / NaN) and their
+        reason in ``error``; pandas is imported only here.
+        """
+        import pandas as pd
+
+        rows = [{**r, "error": None} for r in self.records]
+        rows += [{"rank": None, "model": m, "score": float("nan"), "error": why}
+                 for m, why in self.failed.items()]
+        frame = pd.DataFrame.from_records(rows, columns=["rank", "model", "score", "error"])
+        frame["rank"] = frame["rank"].astype("Int64")
+        return frame
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __iter__(self) -> Any:
+        return iter(self.records)
+
+
+def saturation_message(metric: str) -> str:
+    """The warning text for a saturated ranking of ``metric``."""
+    hint = {"sfda": " Use metric='sfda_log' (the log of SFDA's error, same order where "
+                    "representable).",
+            "gbc": " Use metric='gbc_log' (the log of the Bhattacharyya sum, same order where "
+                   "representable)."}.get(metric, "")
+    return (f"{metric or 'the metric'}: scores differ by less than {SATURATION_RTOL:g} relative "
+            "across models, so their order is decided by floating-point rounding, not by the "
+            f"data.{hint}")
+
+
+def is_saturated(scores: Any) -> bool:
+    """Whether finite ``scores`` (two or more) spread by less than 1e-9 relative."""
+    vals = np.asarray(list(scores), dtype=np.float64)
+    if vals.size < 2:
+        return False
+    spread = float(vals.max() - vals.min())
+    scale = float(np.max(np.abs(vals)))
+    return spread <= SATURATION_RTOL * scale if scale > 0 else True
+
+
 def rank(
     models: Mapping[str, Any],
     metric: str = "sfda",
     ped: PedArg = False,
     *,
     device: str | None = None,
-    as_frame: bool | None = None,
+    task: str = "classification",
     **metric_kwargs: Any,
-) -> Any:
+) -> RankResult:
     """Score several models on one task and rank them (best first).
+
+    A model that cannot be scored (its metric raises ``ValueError``: degenerate
+    features, a memory budget exceeded, ...) is reported in
+    :attr:`RankResult.failed` with the reason, never ordered among the others.
 
     Parameters
     ----------
@@ -116,36 +227,38 @@ def rank(
         Each value is a tuple ``(X, y[, source])`` or a dict with keys
         ``X``/``features``, ``y``/``labels`` and optional ``source`` and
         ``source_probs``.
-    metric, ped, device, **metric_kwargs
+    metric, ped, device, task, **metric_kwargs
         As in :func:`score`.
-    as_frame : bool, optional
-        Return a pandas DataFrame (default: when pandas is installed).
 
     Returns
     -------
-    list of dict or pandas.DataFrame
-        Records ``{"rank", "model", "score"}`` sorted by decreasing score;
-        tied scores share the same (minimum) rank.
+    RankResult
+        ``.records`` (``{"rank", "model", "score"}``, best first; ties share
+        the minimum rank), ``.failed`` (``{model: reason}``), ``.saturated``,
+        ``.to_frame()``.
+
+    Raises
+    ------
+    ValueError
+        No models, a malformed entry, or an unknown metric / bad option (an error
+        that is not about one model's data).
     """
     if not models:
         raise ValueError("rank() needs at least one model")
+    if "as_frame" in metric_kwargs:
+        raise ValueError("rank() returns a RankResult; call .to_frame() for a DataFrame "
+                         "(the as_frame option was removed).")
+    spec = get_metric(metric)
+    entries = {str(name): _unpack_entry(name, entry) for name, entry in models.items()}
     scores: dict[str, float] = {}
-    for name, entry in models.items():
-        kw = _unpack_entry(name, entry)
-        scores[str(name)] = score(metric=metric, ped=ped, device=device, **kw, **metric_kwargs)
-    records = ranking_records(scores)
-    if as_frame is None:
+    failed: dict[str, str] = {}
+    for name, kw in entries.items():
         try:
-            import pandas  # noqa: F401
-        except ImportError:
-            as_frame = False
-        else:
-            as_frame = True
-    if as_frame:
-        import pandas as pd
-
-        return pd.DataFrame.from_records(records, columns=["rank", "model", "score"])
-    return records
+            scores[name] = score(metric=spec.name, ped=ped, device=device, task=task, **kw,
+                                 **metric_kwargs)
+        except ValueError as exc:
+            failed[name] = str(exc)
+    return RankResult(ranking_records(scores), failed, is_saturated(scores.values()), spec.name)
 
 
 def ranking_records(scores: Mapping[str, float]) -> list[dict[str, Any]]:
@@ -154,9 +267,19 @@ def ranking_records(scores: Mapping[str, float]) -> list[dict[str, Any]]:
     Ties share the minimum rank ("1, 1, 3"), and keep input order among
     themselves: SFDA saturates at exactly 1.0, and ties must not be broken at
     random.
+
+    Raises
+    ------
+    ValueError
+        A score is NaN or infinite (it cannot be ordered; report the model as
+        failed instead, as :func:`rank` does).
     """
     names = list(scores)
     vals = np.array([scores[n] for n in names], dtype=np.float64)
+    if not np.isfinite(vals).all():
+        bad = [n for n, v in zip(names, vals, strict=True) if not np.isfinite(v)]
+        raise ValueError(f"cannot rank non-finite scores of {', '.join(bad)}; report those "
+                         "models as failed instead of ordering them")
     order = sorted(range(len(names)), key=lambda i: (-vals[i], i))
     records = []
     prev, prev_rank = None, 0
@@ -187,5 +310,5 @@ def _unpack_entry(name: str, entry: Any) -> dict[str, Any]:
     return out
 
 
-__all__ = ["score", "rank", "ranking_records"]
+__all__ = ["score", "rank", "ranking_records", "RankResult", "is_saturated", "saturation_message"]
 

@@ -74,6 +74,13 @@ class SourceStats:
     def from_features(cls, source_X: Any, eps: float = DEFAULT_EPS) -> SourceStats:
         """Compute the statistics from a sample of source features (N_s x D)."""
         Xs = as_float_matrix(source_X, "source_X", copy=False)
+        # mean/std are scale-equivariant: computing them on an exact power-of-two
+        # rescaling keeps the squares finite for any finite features (|x| > 1e154).
+        m = float(np.max(np.abs(Xs))) if Xs.size else 0.0
+        if m > 2.0**500:
+            c = float(np.ldexp(1.0, int(np.frexp(m)[1])))
+            scaled = Xs / c
+            return cls(scaled.mean(axis=0) * c, scaled.std(axis=0) * c, eps)
         return cls(Xs.mean(axis=0), Xs.std(axis=0), eps)
 
     def check_dim(self, D: int) -> None:

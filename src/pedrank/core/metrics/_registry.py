@@ -7,9 +7,15 @@ benchmark runner use to look a metric up by name.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from pedrank.core._budget import MemoryBudgetError
 
 MetricInput = Literal["features", "source_probs"]
 
@@ -33,6 +39,10 @@ class MetricSpec:
         Big-O time cost.
     supports_device : bool
         Whether ``func`` accepts ``device=`` (PyTorch back end).
+    supports_regression : bool
+        Whether ``func`` accepts ``task="regression"`` with real-valued targets
+        (N,) or (N, K) as ``y`` (LogME; the published forms of the other
+        metrics are defined for class labels only).
     """
 
     name: str
@@ -41,6 +51,7 @@ class MetricSpec:
     reference: str
     cost: str = ""
     supports_device: bool = False
+    supports_regression: bool = False
 
     @property
     def ped_composable(self) -> bool:
@@ -53,15 +64,80 @@ _REGISTRY: dict[str, MetricSpec] = {}
 MetricFunc = Callable[..., float]
 
 
+_PACKAGE_DIR = str(Path(__file__).resolve().parents[2])
+
+_DEGENERATE_ADVICE = (
+    "the features are probably degenerate for this metric (constant or duplicated rows, "
+    "classes that coincide, far fewer samples than dimensions) or of extreme magnitude. "
+    "Check the feature extraction, standardise the features (X - X.mean(0)) / X.std(0), "
+    "subsample fewer dimensions, or use another metric."
+)
+
+
+def _raised_by_pedrank(exc: BaseException) -> bool:
+    """Whether the innermost frame of ``exc`` lies in pedrank's own source."""
+    tb = exc.__traceback__
+    if tb is None:
+        return True
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return str(Path(tb.tb_frame.f_code.co_filename).resolve()).startswith(_PACKAGE_DIR)
+
+
+def _guard(func: MetricFunc, name: str) -> MetricFunc:
+    """Wrap a metric so that it returns a finite float or raises a pedrank ``ValueError``.
+
+    Errors raised inside numpy/scipy/scikit-learn ("Eigenvalues did not converge",
+    "array must not contain infs or NaNs", "increase reg_covar", ...) are re-raised
+    with pedrank's advice (the original stays attached as ``__cause__``); a
+    ``MemoryError`` becomes a :class:`~pedrank.core._budget.MemoryBudgetError`; a
+    NaN or infinite result becomes a ``ValueError`` instead of reordering a ranking.
+    """
+
+    @functools.wraps(func)
+    def guarded(*args: Any, **kwargs: Any) -> float:
+        try:
+            value = func(*args, **kwargs)
+        except MemoryBudgetError:
+            raise
+        except MemoryError as exc:
+            raise MemoryBudgetError(
+                f"{name}: ran out of memory on this input; subsample the rows (fewer samples), "
+                "reduce the feature dimension, or merge rare classes."
+            ) from exc
+        except (ValueError, ArithmeticError, TypeError, IndexError) as exc:
+            if isinstance(exc, ValueError) and _raised_by_pedrank(exc):
+                raise
+            raise ValueError(
+                f"{name}: the computation failed inside {type(exc).__module__.split('.')[0]} "
+                f"({type(exc).__name__}); {_DEGENERATE_ADVICE}"
+            ) from exc
+        if not np.isfinite(float(value)):
+            raise ValueError(f"{name}: the score is {float(value)} on these features; "
+                             f"{_DEGENERATE_ADVICE}")
+        return value
+
+    guarded.__wrapped__ = func
+    return guarded
+
+
 def register(name: str, *, input: MetricInput = "features", reference: str, cost: str = "",
-             supports_device: bool = False) -> Callable[[MetricFunc], MetricFunc]:
-    """Class-free decorator registering a metric function under ``name``."""
+             supports_device: bool = False,
+             supports_regression: bool = False) -> Callable[[MetricFunc], MetricFunc]:
+    """Class-free decorator registering a metric function under ``name``.
+
+    The function is returned wrapped by a guard: a finite float or a pedrank
+    ``ValueError`` (see :func:`_guard`), whether it is called through the registry
+    or imported directly.
+    """
 
     def deco(func: Callable[..., float]) -> Callable[..., float]:
-        if name in _REGISTRY and _REGISTRY[name].func is not func:
+        guarded = func if hasattr(func, "__wrapped__") else _guard(func, name)
+        if name in _REGISTRY and _REGISTRY[name].func.__wrapped__ is not guarded.__wrapped__:
             raise RuntimeError(f"metric {name!r} registered twice")
-        _REGISTRY[name] = MetricSpec(name, func, input, reference, cost, supports_device)
-        return func
+        _REGISTRY[name] = MetricSpec(name, guarded, input, reference, cost, supports_device,
+                                     supports_regression)
+        return guarded
 
     return deco
 

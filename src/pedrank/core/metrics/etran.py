@@ -38,9 +38,11 @@ from scipy.special import logsumexp
 
 from pedrank.core._linalg import class_sums
 from pedrank.core._validation import LabelEncoding, check_features_labels
+from pedrank.core.metrics._numerics import rescaled
 from pedrank.core.metrics._registry import register
 from pedrank.core.metrics.ncti import _minmax
 from pedrank.core.metrics.sfda import _posterior as _sfda_posterior
+from pedrank.core.metrics.sfda import check_cost as _sfda_check_cost
 
 __all__ = ["ETranTerms", "etran", "etran_terms", "etran_combine"]
 
@@ -72,7 +74,8 @@ def _energy_score(X: np.ndarray, fraction: float) -> float:
     return float(np.partition(lse, k - 1)[:k].mean())
 
 
-def _lda_true_class_posterior(X: np.ndarray, enc: LabelEncoding) -> float:
+def _lda_true_class_posterior(X: np.ndarray, enc: LabelEncoding,
+                              var_scale: float = 1.0) -> float:
     """Mean posterior of the true class under the shrinkage LDA of SFDA's first stage.
 
     ETran's classification score is the same regularised discriminant as
@@ -80,7 +83,7 @@ def _lda_true_class_posterior(X: np.ndarray, enc: LabelEncoding) -> float:
     reference's 3 power iterations), so it reuses SFDA's implementation.
     """
     try:
-        proba, _ = _sfda_posterior(X, enc, None)
+        proba, _ = _sfda_posterior(X, enc, None, var_scale=var_scale)
     except ValueError:
         raise ValueError(
             "etran's classification term needs within-class variation, but every class's "
@@ -149,9 +152,14 @@ def etran_terms(X: Any, y: Any, *, energy_fraction: float = 0.005,
     if not 0.0 < regression_energy <= 1.0:
         raise ValueError(f"regression_energy must be in (0, 1]; got {regression_energy!r}.")
     Xf, enc = check_features_labels(X, y)
-    energy = _energy_score(Xf, energy_fraction)
+    _sfda_check_cost("ETran", *Xf.shape, enc.n_classes)
+    energy = _energy_score(Xf, energy_fraction)  # logsumexp: finite for any finite X
+    # The regression term is scale-invariant and the LDA term is computed with its
+    # shrinkage taken from the original scale: both run on an exact power-of-two
+    # rescaling, so any finite input gives finite terms (see _numerics).
+    Xf, c = rescaled(Xf)
     regression = _svd_regression_score(Xf, enc, regression_energy)
-    classification = _lda_true_class_posterior(Xf, enc)
+    classification = _lda_true_class_posterior(Xf, enc, var_scale=c * c)
     return ETranTerms(energy=energy, classification=classification, regression=regression)
 
 

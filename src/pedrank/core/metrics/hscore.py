@@ -8,8 +8,10 @@ import numpy as np
 from scipy import linalg
 from scipy.linalg import lapack
 
-from pedrank.core._linalg import class_means
+from pedrank.core._budget import check_memory
+from pedrank.core._linalg import class_means, class_sums
 from pedrank.core._validation import LabelEncoding, check_features_labels
+from pedrank.core.metrics._numerics import rescaled
 from pedrank.core.metrics._registry import register
 
 # Relative cut-off of the pseudo-inverse, as in the reference implementations
@@ -85,6 +87,47 @@ def trace_pinv_between(cov: np.ndarray, M: np.ndarray, n: np.ndarray, N: int, *,
     return float(np.einsum("cd,cd,c->", M @ P, M, n) / (N - 1))
 
 
+def peak_bytes(N: int, D: int, C: int) -> float:
+    """Peak memory of H-score / regularised H-score: the float64 copy of X plus the
+    smaller Gram matrix and its eigenvectors (D x D primal when N >= D, N x N dual
+    otherwise), plus the C x D class means: ``8 (N D + 3 min(N, D)^2 + 2 C D)``."""
+    m = min(N, D)
+    return 8.0 * (N * D + 3.0 * m * m + 2.0 * C * D)
+
+
+def check_cost(name: str, N: int, D: int, C: int) -> None:
+    """Memory guard shared by H-score and the regularised H-score."""
+    check_memory(f"{name} (N={N}, D={D}, C={C})", peak_bytes(N, D, C),
+                 "Subsample the rows or reduce the feature dimension (e.g. PCA).")
+
+
+def gram_basis(Xc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues ``lam`` (descending order not assumed) and eigenvectors ``U`` of ``Xc Xc^T``.
+
+    The N x N (dual) Gram matrix: when N < D it is the smaller one, and its non-zero
+    eigenvalues are those of ``Xc^T Xc`` (the singular values squared).
+    """
+    lam, U = linalg.eigh(Xc @ Xc.T, driver="evd")
+    return lam, U
+
+
+def hscore_dual(Xc: np.ndarray, enc: LabelEncoding) -> float:
+    """H-score from the N x N Gram matrix (for N < D; no D x D matrix).
+
+    With ``Xc = U S V^T`` (centred features), ``pinv(Cov) = (N-1) V S^-2 V^T`` and the
+    class means ``M = diag(1/n) Y^T Xc``, so ``tr(pinv(Cov) M^T diag(n) M) / (N-1) =
+    tr(U^T Y diag(1/n) Y^T U) = sum_c ||U^T y_c||^2 / n_c`` over the directions that
+    the pseudo-inverse keeps (eigenvalues above 1e-15 of the largest, its cut-off).
+    """
+    lam, U = gram_basis(Xc)
+    top = lam.max() if lam.size else 0.0
+    if not top > 0:
+        return 0.0
+    keep = lam > _PINV_RCOND * top
+    S = class_sums(U[:, keep], enc)  # C x k: U_k^T Y
+    return float(np.einsum("ck,ck,c->", S, S, 1.0 / enc.counts))
+
+
 @register(
     "hscore",
     input="features",
@@ -128,15 +171,26 @@ def hscore(X: Any, y: Any, *, device: str | None = None) -> float:
     Learning", ICIP 2019.
     """
     Xf, enc = check_features_labels(X, y)
+    check_cost("hscore", *Xf.shape, enc.n_classes)
+    # H-score is invariant to scaling the features: an exact power-of-two rescaling
+    # keeps its Gram matrices finite for any finite input (see _numerics).
+    Xf, _ = rescaled(Xf)
     if device is not None:
         from pedrank.core.backends import torch_backend
 
         return float(torch_backend.hscore(Xf, enc.codes, enc.n_classes, device=device))
-    N = Xf.shape[0]
+    N, D = Xf.shape
+    magnitude = float(np.max(np.abs(Xf)))
     Xf -= Xf.mean(axis=0)
+    if not np.max(np.abs(Xf)) > 1e-12 * magnitude:
+        # Identical rows: what centring leaves is rounding noise, whose pseudo-inverse
+        # would give an arbitrary score (1.0 was seen); the covariance is 0, so is H.
+        return 0.0
+    if N < D:
+        return hscore_dual(Xf, enc)
     cov = (Xf.T @ Xf) / (N - 1)
     M, n = between_class_scatter(Xf, enc)
     return trace_pinv_between(cov, M, n, N)
 
 
-__all__ = ["hscore", "between_class_scatter", "trace_pinv_between"]
+__all__ = ["hscore", "between_class_scatter", "trace_pinv_between", "hscore_dual", "peak_bytes"]

@@ -38,14 +38,20 @@ from sklearn.decomposition import PCA
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from threadpoolctl import threadpool_limits
 
+from pedrank.core._budget import check_memory
 from pedrank.core._linalg import class_means
 from pedrank.core._validation import LabelEncoding, check_features_labels
+from pedrank.core.metrics._numerics import check_magnitude
 from pedrank.core.metrics._registry import register
 
 __all__ = ["NCTITerms", "ncti", "ncti_terms", "ncti_combine"]
 
 # Shrinkage floor of the official code: below it the plain SVD LDA solver is used.
 _SHRINK_FLOOR = 1e-10
+
+# Below this sum of leading PCA variances the LDA shrinkage is 1 to within it and
+# sklearn's between-class scatter (St - Sw) is dominated by rounding.
+_MIN_LEADING_VARIANCE = 1e-8
 
 
 @dataclass(frozen=True)
@@ -133,6 +139,11 @@ def ncti_terms(X: Any, y: Any, *, n_components: int = 64, n_shrink_components: i
     """
     Xf, enc = check_features_labels(X, y)
     n, d = Xf.shape
+    check_magnitude(Xf, "ncti", "its LDA shrinkage exp(-sum of PCA variances) depends on "
+                    "the feature scale")
+    check_memory(f"NCTI (N={n}, D={d}, C={enc.n_classes})",
+                 8.0 * (2 * n * d + 3 * min(n, d) ** 2 + 4 * n * enc.n_classes),
+                 "Subsample the rows, reduce the feature dimension, or use fewer classes.")
     if n <= enc.n_classes:
         raise ValueError(
             f"ncti needs more samples than classes to fit its LDA; got {n} samples for "
@@ -146,7 +157,20 @@ def ncti_terms(X: Any, y: Any, *, n_components: int = 64, n_shrink_components: i
     k = int(min(n_components, n, d))
     pca, Z = _fit_pca(Xf, k)
     _check_within_class_variation(Z, enc)
-    shrink = max(float(np.exp(-pca.explained_variance_[:n_shrink_components].sum())),
+    lead = float(pca.explained_variance_[:n_shrink_components].sum())
+    if lead < _MIN_LEADING_VARIANCE:
+        # shrinkage = exp(-lead) = 1 - lead: sklearn's eigen LDA forms the between-class
+        # scatter as St - Sw of two matrices shrunk by that factor, which cancels to
+        # rounding noise (found by tests/fuzz: SELI moved by 1e-4 under label renaming
+        # at feature scale 1e-7).
+        raise ValueError(
+            f"ncti: the leading PCA variances of the features sum to {lead:.3g}, so its LDA "
+            f"shrinkage exp(-{lead:.3g}) is 1 to within {lead:.1g} and the between-class "
+            "scatter is rounding noise. NCTI depends on the feature scale by design; rescale "
+            "every model's features the same way (e.g. by a common factor) so that their "
+            f"variances sum to at least {_MIN_LEADING_VARIANCE:g}."
+        )
+    shrink = max(float(np.exp(-lead)),
                  _SHRINK_FLOOR)
     if shrink <= _SHRINK_FLOOR:
         lda = LinearDiscriminantAnalysis(solver="svd")

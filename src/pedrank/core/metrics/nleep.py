@@ -10,8 +10,10 @@ from sklearn.decomposition import PCA
 from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 
+from pedrank.core._budget import check_memory
 from pedrank.core._linalg import class_sums
 from pedrank.core._validation import check_features_labels, check_int
+from pedrank.core.metrics._numerics import check_magnitude
 from pedrank.core.metrics._registry import register
 from pedrank.core.sampling import stratified_subsample
 
@@ -26,6 +28,20 @@ _MULADDS_PER_SECOND = 1e9
 
 class NLeepCostWarning(UserWarning):
     """The reference-sized N-LEEP mixture is expensive for this input; see ``nleep``."""
+
+
+def mixture_peak_bytes(N: int, K: int, d: int, covariance_type: str) -> float:
+    """Peak memory of the Gaussian mixture: scikit-learn holds the covariances, their
+    Cholesky factors and precisions (3 K d^2 for "full", 3 K d for "diag"/"spherical",
+    3 d^2 for "tied") and four N x K arrays (log-probabilities, responsibilities,
+    their normalisation, the prediction): ``8 (3 K d^2 + 4 N K + 2 N d)`` (full).
+
+    Example: random N=3000, D=512 features with C=600 classes and ratio=5 (K=3000)
+    keep d=332 PCA dimensions and need about 8.2 GB ("diag": 0.33 GB).
+    """
+    per = {"full": K * d * d, "diag": K * d, "spherical": K * d, "tied": d * d}.get(
+        covariance_type, K * d * d)
+    return 8.0 * (3.0 * per + 4.0 * N * K + 2.0 * N * d)
 
 
 @register(
@@ -124,6 +140,9 @@ def nleep(X: Any, y: Any, *, ratio: int = 5, variance: float = 0.8, log: bool = 
     check_int(max_iter, "max_iter")
     Xf, enc = check_features_labels(X, y)
     N, D = Xf.shape
+    check_magnitude(Xf, "nleep", "the mixture adds reg_covar = 1e-6 to every covariance")
+    check_memory(f"N-LEEP's PCA (N={N}, D={D})", 8.0 * (2 * N * D + 3 * min(N, D) ** 2),
+                 "Subsample the rows or reduce the feature dimension.")
     n_components = int(ratio) * enc.n_classes
     n_fit = N if max_fit_samples is None else min(N, int(max_fit_samples))
     if n_components > n_fit:
@@ -143,6 +162,12 @@ def nleep(X: Any, y: Any, *, ratio: int = 5, variance: float = 0.8, log: bool = 
     reduced = pca.fit_transform(Xf)
     del Xf
     d = reduced.shape[1]
+    check_memory(
+        f"N-LEEP's mixture ({n_components} {covariance_type}-covariance components in {d} "
+        f"PCA dimensions, N={N})", mixture_peak_bytes(N, n_components, d, covariance_type),
+        "Use covariance_type='diag' (memory K*d instead of K*d^2), a smaller ratio "
+        "(components per class; the PED/SFDA runs use ratio=1 on Food-101 and Pets), fewer "
+        "classes, or subsample the rows.")
     per_iteration = n_fit * n_components * (d * d if covariance_type in ("full", "tied") else d)
     if per_iteration > _SLOW_FIT_FLOPS:
         warnings.warn(
@@ -173,7 +198,18 @@ def nleep(X: Any, y: Any, *, ratio: int = 5, variance: float = 0.8, log: bool = 
     # iteration; multithreaded BLAS only adds synchronisation to those calls
     # (10x slower on a loaded 2-core machine), so the fit runs single-threaded.
     with threadpool_limits(limits=1, user_api="blas"):
-        resp = gmm.fit(fit_rows).predict_proba(reduced)  # p(z|x), N x K
+        try:
+            resp = gmm.fit(fit_rows).predict_proba(reduced)  # p(z|x), N x K
+        except ValueError as exc:
+            if "covariance" not in str(exc):
+                raise
+            # scikit-learn's advice ("increase reg_covar") names an option pedrank
+            # does not expose; say what the user can change instead.
+            raise ValueError(
+                f"nleep: the {n_components}-component mixture collapsed (a component holds "
+                "duplicated or too few samples for its covariance). Lower `ratio`, use "
+                "covariance_type='diag', or remove duplicated feature rows."
+            ) from None
 
     joint = class_sums(resp, enc) / N  # P(y, z), C x K
     marginal = joint.sum(axis=0)  # P(z)

@@ -9,8 +9,10 @@ import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.preprocessing import StandardScaler
 
+from pedrank.core._budget import check_memory
 from pedrank.core._linalg import one_hot
 from pedrank.core._validation import LabelEncoding, check_int, check_matrix, encode_labels
+from pedrank.core.metrics._numerics import rescaled
 from pedrank.core.metrics._registry import register
 from pedrank.core.sampling import stratified_subsample
 
@@ -104,6 +106,31 @@ def _upper_blocks(n: int, max_elements: int = 1 << 22
         start += count
 
 
+def _informative_components(feats: np.ndarray, magnitude: float) -> np.ndarray:
+    """Drop PCA components whose variance is rounding noise (below 1e-24 of the largest).
+
+    When ``k`` exceeds the rank of the centred features (N <= k, or collinear
+    features) the last components hold only rounding noise; standardising would
+    blow that noise up to unit variance, and whether scikit-learn's scaler does so
+    depends on its absolute threshold, i.e. on the feature scale (found by
+    tests/fuzz: N = D = 6 gave 0.0 at scale 1 and -28 at scale 1e-300). Full-rank
+    inputs are unchanged. ``magnitude`` is ``max|X|`` of the features PCA saw.
+    """
+    var = feats.var(axis=0)
+    # Noise: below 1e-24 of the largest variance, or a standard deviation below 1e-12
+    # of the feature magnitude (duplicated rows leave only the centring's rounding).
+    keep = var > max(var.max() * 1e-24, (1e-12 * magnitude) ** 2)
+    if keep.all():
+        return feats
+    if keep.sum() < 3:
+        raise ValueError(
+            f"PARC correlates rows of the PCA-reduced features, which needs at least 3 "
+            f"informative dimensions; these features have {int(keep.sum())} (rank-deficient: "
+            "constant, duplicated or collinear features). Add samples or use another metric."
+        )
+    return feats[:, keep]
+
+
 def _feature_rdm_upper(F: np.ndarray) -> np.ndarray:
     """Upper triangle of ``1 - np.corrcoef(F)`` (rows as variables), built in row blocks.
 
@@ -161,6 +188,14 @@ def _label_levels_exact(enc: LabelEncoding) -> tuple[np.ndarray, np.ndarray]:
     for a, b, mask, where in _upper_blocks(n):
         codes[where] = (labels[a:b, None] != labels[None, a:])[mask]
     return codes, np.array([0.0, 1.0])
+
+
+def peak_bytes(N: int, D: int, label_rdm: str = "reference") -> float:
+    """Peak memory of PARC on N (<= max_samples) rows: the float64 X and its PCA, plus
+    the pair arrays: the literal N x N label matrix (reference, 8 N^2) or 4.5 N^2
+    bytes (exact; one float64 and a few bytes per pair)."""
+    pairs = 8.0 * N * N if label_rdm == "reference" else 4.5 * N * N
+    return 8.0 * 2 * N * D + pairs
 
 
 @register(
@@ -262,6 +297,14 @@ def parc(X: Any, y: Any, *, n_components: int = 32, max_samples: int = 15000,
     else:
         Xf = np.asarray(Xa, dtype=np.float64)
     del Xa
+    n = Xf.shape[0]
+    check_memory(f"PARC (N={n} after subsampling, D={Xf.shape[1]})",
+                 peak_bytes(n, Xf.shape[1], label_rdm),
+                 f"Lower max_samples (now {int(max_samples)}; memory grows as N^2) or use "
+                 "label_rdm='exact'.")
+    # PARC is invariant to scaling the features (PCA, then standardisation, then
+    # correlations): an exact power-of-two rescaling keeps its PCA finite.
+    Xf, _ = rescaled(Xf)
     if enc.counts.max() < 2:
         raise ValueError(
             "PARC needs at least one class with 2 or more samples: with only singleton "
@@ -274,10 +317,11 @@ def parc(X: Any, y: Any, *, n_components: int = 32, max_samples: int = 15000,
             f"dimensions (got {k} = min(n_components, N, D)); with 1 the correlation is "
             "undefined and with 2 it is always +-1."
         )
+    magnitude = float(np.max(np.abs(Xf)))
     feats = PCA(n_components=k, svd_solver="randomized", random_state=random_state,
                 iterated_power=1).fit_transform(Xf)
     del Xf
-    feats = StandardScaler().fit_transform(feats)
+    feats = StandardScaler().fit_transform(_informative_components(feats, magnitude))
     # Label levels first: the reference's literal N x N label matrix is the
     # largest temporary, and no P-long array exists yet while it does.
     if label_rdm == "reference":

@@ -6,9 +6,57 @@ from typing import Any
 
 import numpy as np
 
-from pedrank.core._validation import check_features_labels
+from pedrank.core._validation import LabelEncoding, check_features_labels, class_sums
+from pedrank.core.metrics._numerics import rescaled
 from pedrank.core.metrics._registry import register
-from pedrank.core.metrics.hscore import between_class_scatter, trace_pinv_between
+from pedrank.core.metrics.hscore import (
+    between_class_scatter,
+    check_cost,
+    gram_basis,
+    trace_pinv_between,
+)
+
+
+def ledoit_wolf_shrinkage_dual(Xc: np.ndarray, gram: np.ndarray) -> tuple[float, float]:
+    """Ledoit-Wolf shrinkage ``a`` and ``mu = tr(S)/D`` of centred ``Xc`` from its N x N Gram.
+
+    scikit-learn's ``ledoit_wolf_shrinkage`` sums the entries of ``X2^T X2`` and the
+    squared entries of ``X^T X`` (D x D blocks, O(N D^2)); the same sums are
+    ``||rowsum(X^2)||^2`` and ``||X X^T||_F^2`` (O(N^2 D)), which this uses with
+    scikit-learn's formula otherwise unchanged.
+    """
+    N, D = Xc.shape
+    row_sq = np.einsum("nd,nd->n", Xc, Xc)
+    trace = float(row_sq.sum()) / N  # tr(S), S the population covariance
+    mu = trace / D
+    beta_ = float(row_sq @ row_sq)
+    delta_ = float(np.sum(gram * gram)) / N**2
+    beta = 1.0 / (D * N) * (beta_ / N - delta_)
+    delta = (delta_ - 2.0 * mu * trace + D * mu**2) / D
+    beta = min(beta, delta)
+    return (0.0 if beta == 0 else beta / delta), mu
+
+
+def regularized_hscore_dual(Xc: np.ndarray, enc: LabelEncoding) -> float:
+    """Regularised H-score from the N x N Gram matrix (for N < D; no D x D matrix).
+
+    ``Cov_a = (1 - a) S + a mu I`` has eigenvalues ``(1 - a) lam_i / N + a mu`` on the
+    row space of ``Xc`` (``lam_i`` those of ``Xc Xc^T``) and ``a mu`` elsewhere; the
+    class means lie in the row space, so with ``Xc = U S V^T`` the trace is
+    ``(1 - a) sum_c sum_i lam_i (u_i^T y_c)^2 / (n_c ((1 - a) lam_i / N + a mu)) / (N - 1)``.
+    """
+    N = Xc.shape[0]
+    gram = Xc @ Xc.T
+    a, mu = ledoit_wolf_shrinkage_dual(Xc, gram)
+    del gram
+    lam, U = gram_basis(Xc)
+    lam = np.clip(lam, 0.0, None)
+    denom = (1.0 - a) * lam / N + a * mu
+    keep = denom > 0
+    S = class_sums(U[:, keep], enc)  # C x k: U_k^T Y
+    weights = lam[keep] / denom[keep]
+    trace = float(np.einsum("ck,ck,k,c->", S, S, weights, 1.0 / enc.counts)) / (N - 1)
+    return (1.0 - a) * trace
 
 
 def _ledoit_wolf_from_gram(Xc: np.ndarray) -> tuple[np.ndarray, float]:
@@ -70,6 +118,10 @@ def regularized_hscore(X: Any, y: Any) -> float:
     Cholesky solve gives the same trace, faster (the pseudo-inverse remains
     the fall-back for a singular estimate).
 
+    Scale-invariant; computed on an exact power-of-two rescaling, so any
+    finite input works. When N < D the N x N (dual) Gram matrix replaces the
+    D x D covariance (:func:`regularized_hscore_dual`; same value).
+
     Parameters
     ----------
     X : array-like, shape (N, D)
@@ -89,14 +141,18 @@ def regularized_hscore(X: Any, y: Any) -> float:
     performance", ICLR 2022 (arXiv:2110.06893).
     """
     Xf, enc = check_features_labels(X, y)
-    N = Xf.shape[0]
+    check_cost("regularized_hscore", *Xf.shape, enc.n_classes)
+    Xf, _ = rescaled(Xf)  # scale-invariant: exact power-of-two rescaling (see _numerics)
+    N, D = Xf.shape
     # Centring first makes the Ledoit-Wolf estimate exact for the centred data
     # (the reference does the same before fitting).
     Xf -= Xf.mean(axis=0)
+    if N < D:
+        return regularized_hscore_dual(Xf, enc)
     cov_a, shrinkage = _ledoit_wolf_from_gram(Xf)
     M, n = between_class_scatter(Xf, enc)
     return (1.0 - float(shrinkage)) * trace_pinv_between(cov_a, M, n, N,
                                                        positive_definite=True)
 
 
-__all__ = ["regularized_hscore"]
+__all__ = ["regularized_hscore", "regularized_hscore_dual", "ledoit_wolf_shrinkage_dual"]

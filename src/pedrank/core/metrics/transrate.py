@@ -6,69 +6,102 @@ from typing import Any
 
 import numpy as np
 
+from pedrank.core._budget import check_memory
 from pedrank.core._validation import check_features_labels
+from pedrank.core.metrics._numerics import rescaled
 from pedrank.core.metrics._registry import register
 
+_VARIANTS = ("official", "paper")
 
-def coding_rate(Z: np.ndarray, eps: float) -> float:
-    """``R(Z, eps) = 1/2 logdet(I + D / (n eps^2) Z^T Z)`` for the n rows of ``Z``.
 
-    ``logdet(I_D + a Z^T Z) = logdet(I_n + a Z Z^T)`` (Sylvester), so the
-    smaller of the two Gram matrices is decomposed: O(n D min(n, D) +
-    min(n, D)^3). Working with the eigenvalues of ``G`` (and ``log1p``)
-    rather than a factorisation of ``I + a G`` keeps null directions exact
-    (see the comment below).
+def _half_logdet_identity_plus(Z: np.ndarray, log_a: float) -> float:
+    """``1/2 logdet(I + a Z^T Z)`` for ``a = exp(log_a)``, finite for any finite ``Z``.
+
+    ``logdet(I_D + a Z^T Z) = logdet(I_n + a Z Z^T)`` (Sylvester), so the smaller of
+    the two Gram matrices is decomposed: O(n D min(n, D) + min(n, D)^3). ``Z`` is
+    divided by a power of two ``c`` first (exact), and each term ``log(1 + a lam)``
+    is evaluated as ``logaddexp(0, log a + 2 log c + log lam')``: neither ``Z^T Z``
+    nor ``a lam`` can overflow or underflow, whatever the feature scale.
+
+    Eigenvalues below the numerical-rank threshold (as in
+    ``numpy.linalg.matrix_rank``) are set to exactly 0: the scale ``a`` can be huge
+    (1e8 D / n for the paper's form at eps = 1e-4), so rounding noise in a null
+    direction of G (the centring direction when N <= D, or a constant feature)
+    would otherwise contribute ``log(1 + a * noise)``, neither 0 nor stable.
+    """
+    n, D = Z.shape
+    Zs, c = rescaled(Z)
+    G = Zs @ Zs.T if n < D else Zs.T @ Zs
+    lam = np.linalg.eigvalsh(G)
+    if not lam.size or not lam[-1] > 0:
+        return 0.0
+    cutoff = lam[-1] * max(G.shape) * np.finfo(np.float64).eps
+    lam = lam[lam > cutoff]
+    return float(0.5 * np.logaddexp(0.0, log_a + 2.0 * np.log(c) + np.log(lam)).sum())
+
+
+def coding_rate(Z: np.ndarray, eps: float, *, variant: str = "official") -> float:
+    """Coding rate of the ``n`` rows of ``Z`` (already centred by the caller).
+
+    ``variant="official"`` (the authors' released code, TLlib):
+    ``R(Z, eps) = 1/2 logdet(I + 1/(n eps) Z^T Z)``.
+    ``variant="paper"`` (the paper's written Eq. 2):
+    ``R(Z, eps) = 1/2 logdet(I + D/(n eps^2) Z^T Z)``.
 
     Parameters
     ----------
     Z : ndarray, shape (n, D)
-        Rows to code (already centred by the caller).
+        Rows to code.
     eps : float
         Distortion.
+    variant : {"official", "paper"}
+        Which scale (see above).
     """
     n, D = Z.shape
-    a = D / (n * eps * eps)
-    G = Z @ Z.T if n < D else Z.T @ Z
-    lam = np.linalg.eigvalsh(G)
-    # The scale ``a`` is huge for small eps (1e8 * D / n at eps = 1e-4), so
-    # rounding noise in a null direction of G (the centring direction when
-    # N <= D, or a constant feature) would otherwise contribute log(1 + a *
-    # noise), neither 0 nor stable. Eigenvalues below the numerical-rank
-    # threshold (as in numpy.linalg.matrix_rank) are set to exactly 0.
-    cutoff = lam[-1] * max(G.shape) * np.finfo(np.float64).eps if lam.size else 0.0
-    lam = np.where(lam > cutoff, lam, 0.0)
-    return float(0.5 * np.log1p(a * lam).sum())
+    if variant == "official":
+        log_a = -np.log(n) - np.log(eps)
+    elif variant == "paper":
+        log_a = np.log(D) - np.log(n) - 2.0 * np.log(eps)
+    else:
+        raise ValueError(f"variant must be one of {_VARIANTS}; got {variant!r}")
+    return _half_logdet_identity_plus(Z, float(log_a))
+
+
+def peak_bytes(N: int, D: int) -> float:
+    """Peak memory of TransRate: the float64 copy of X, its class-sorted copy, and the
+    smaller Gram matrix with its eigen-workspace: ``8 (2 N D + 3 min(N, D)^2)``."""
+    m = min(N, D)
+    return 8.0 * (2.0 * N * D + 3.0 * m * m)
 
 
 @register(
     "transrate",
     input="features",
     reference="Huang et al., ICML 2022 (TransRate: Frustratingly Easy Transferability "
-              "Estimation)",
+              "Estimation); the authors' released code",
     cost="O(N·D·min(N,D) + min(N,D)³ + C·min(N/C,D)³)",
 )
-def transrate(X: Any, y: Any, *, eps: float = 1e-4) -> float:
+def transrate(X: Any, y: Any, *, eps: float = 1e-4, variant: str = "official") -> float:
     """TransRate: coding rate of all features minus the class-conditional coding rate.
 
-    With ``Z`` the features centred on their overall mean,
+    With ``Z`` the features centred on their overall mean and ``Z_c`` the ``n_c``
+    rows of class ``c`` (kept in the global centring), the default
+    (``variant="official"``) is the quantity of the authors' released code (the
+    snippet of the paper's appendix, also in the Transfer-Learning-Library):
 
-        R(Z, eps)     = 1/2 logdet(I + D / (N eps^2) Z^T Z)
-        R(Z, eps | Y) = sum_c (n_c / N) R(Z_c, eps)
-        TransRate     = R(Z, eps) - R(Z, eps | Y),
+        R(Z, eps)     = 1/2 logdet(I + 1/(N eps) Z^T Z)
+        R(Z, eps | Y) = (1/C) sum_c R(Z_c, eps),   R(Z_c) with scale 1/(n_c eps)
+        TransRate     = R(Z, eps) - R(Z, eps | Y).
 
-    where ``Z_c`` holds the ``n_c`` rows of class ``c`` (kept in the global
-    centring, as in the paper) and ``R(Z_c, eps)`` uses the scale
-    ``D / (n_c eps^2)``. Higher is better: the whole feature set should be
-    rich (large ``R(Z)``) while each class is compact (small ``R(Z_c)``).
+    ``variant="paper"`` (registered as ``transrate_paper``) is the paper's written
+    form: scale ``D / (n eps^2)`` and class-size weights ``n_c / N`` instead of
+    ``1/C``. The two differ by 0.4% to 90x on real features; rankings can differ.
+    Higher is better: the whole feature set should be rich (large ``R(Z)``) while
+    each class is compact (small ``R(Z_c)``).
 
-    Choice of weighting: the paper (Eq. 3, following the rate-reduction
-    framework of Yu et al., 2020) weights each class's rate by its share
-    ``n_c / N``; this is what is implemented. Some public implementations
-    (the official TransRate snippet, and the SFDA/PED evaluation code) divide
-    the plain sum by the number of classes instead, which equals the paper's
-    weighting only when classes are balanced; they also scale by
-    ``1 / (n eps)`` instead of the paper's ``D / (n eps^2)``, so their numbers
-    are on another scale than this function's.
+    Not scale-invariant (``eps`` is absolute); every term is computed in a form
+    that cannot overflow (see :func:`_half_logdet_identity_plus`), so any finite
+    input gives a finite score.
 
     Parameters
     ----------
@@ -77,7 +110,9 @@ def transrate(X: Any, y: Any, *, eps: float = 1e-4) -> float:
     y : array-like, shape (N,)
         Target labels (any type, at least two classes).
     eps : float
-        Distortion of the coding rate (default 1e-4, as in the paper's code).
+        Distortion of the coding rate (default 1e-4, as in the authors' code).
+    variant : {"official", "paper"}
+        Which published form (see above).
 
     Returns
     -------
@@ -89,20 +124,39 @@ def transrate(X: Any, y: Any, *, eps: float = 1e-4) -> float:
     L.-K. Huang, J. Huang, Y. Rong, Q. Yang, Y. Wei. "Frustratingly Easy
     Transferability Estimation", ICML 2022.
     """
-    if not np.isfinite(eps) or eps <= 0:
+    if variant not in _VARIANTS:
+        raise ValueError(f"variant must be 'official' or 'paper'; got {variant!r}")
+    if not (isinstance(eps, int | float | np.floating) and np.isfinite(eps) and eps > 0):
         raise ValueError(f"eps must be a positive number; got {eps!r}")
     Xf, enc = check_features_labels(X, y)
     N, D = Xf.shape
+    check_memory(f"TransRate (N={N}, D={D})", peak_bytes(N, D),
+                 "Subsample the rows or reduce the feature dimension (e.g. PCA).")
     Xf -= Xf.mean(axis=0)
-    total = coding_rate(Xf, eps)
+    total = coding_rate(Xf, eps, variant=variant)
     # Group rows by class once; each class needs its own log-determinant, so
     # the loop is over classes (C factorisations), never over samples or pairs.
     order = np.argsort(enc.codes, kind="stable")
     blocks = np.split(Xf[order], np.cumsum(enc.counts)[:-1])
-    conditional = sum(
-        (n_c / N) * coding_rate(Z_c, eps) for n_c, Z_c in zip(enc.counts, blocks, strict=True)
-    )
-    return float(total - conditional)
+    rates = np.array([coding_rate(Z_c, eps, variant=variant) for Z_c in blocks])
+    weights = (np.full(enc.n_classes, 1.0 / enc.n_classes) if variant == "official"
+               else enc.counts / N)
+    return float(total - weights @ rates)
 
 
-__all__ = ["transrate", "coding_rate"]
+@register(
+    "transrate_paper",
+    input="features",
+    reference="Huang et al., ICML 2022 (TransRate), the paper's written Eq. 2-3",
+    cost="O(N·D·min(N,D) + min(N,D)³ + C·min(N/C,D)³)",
+)
+def transrate_paper(X: Any, y: Any, *, eps: float = 1e-4) -> float:
+    """TransRate in the paper's written form: scale ``D/(n eps^2)``, class-size weights.
+
+    ``transrate(X, y, eps=eps, variant="paper")``; pedrank's default before 0.2
+    (see :func:`transrate` for the difference to the authors' code).
+    """
+    return transrate(X, y, eps=eps, variant="paper")
+
+
+__all__ = ["transrate", "transrate_paper", "coding_rate"]
