@@ -46,5 +46,5 @@ def test_errors_name_the_file(tmp_path, arrays, message):
 def test_corrupt_file(tmp_path):
     p = tmp_path / "x.npz"
     p.write_bytes(b"not a zip")
-    with pytest.raises(ValueError, match="not a readable"):
+    with pytest.raises(ValueError, match="not a .npz feature file"):
         load_feature_file(p)
