@@ -9,9 +9,9 @@ an ordinary ``open(path, "w")`` would give them (``0o666 & ~umask``):
 caches and results unreadable to the group whatever the user's umask says.
 
 :func:`file_digest` is the one content hash of a file (SHA-256, streamed),
-memoised within the process on ``(device, inode, size, mtime_ns)`` so a run
-hashes each input once, yet a file rewritten in place (new mtime or size) is
-hashed again.
+memoised within the process on ``(device, inode, size, mtime_ns, ctime_ns)`` so a run
+hashes each input once, yet a file rewritten in place (new mtime, ctime or
+size) is hashed again.
 
 :func:`check_npz` reads only the zip directory and the ``.npy`` headers of an
 ``.npz`` file and refuses one whose arrays would not fit the memory budget or
@@ -121,19 +121,20 @@ def atomic_save_npz(path: str | os.PathLike[str], **arrays: Any) -> Path:
 
 # --------------------------------------------------------------------------- digests
 
-_DIGESTS: dict[tuple[int, int, int, int, str], str] = {}
+_DIGESTS: dict[tuple[int, int, int, int, int, str], str] = {}
 _DIGEST_LOCK = threading.Lock()
 
 
 def file_digest(path: str | os.PathLike[str], *, stat: os.stat_result | None = None) -> str:
-    """SHA-256 (hex) of a file's bytes, memoised on (device, inode, size, mtime_ns).
+    """SHA-256 (hex) of a file's bytes, memoised on (device, inode, size, mtime_ns, ctime_ns).
 
-    A file rewritten in place changes its size or mtime_ns (nanoseconds), so
-    it is hashed again; an untouched file is read once per process however
-    often it is asked for.
+    A file rewritten in place changes its size or mtime_ns, so it is hashed
+    again; the inode-change time (which no user call can set back, unlike the
+    mtime that ``touch -d`` or ``os.utime`` restore) covers the rest. An
+    untouched file is read once per process however often it is asked for.
     """
     st = stat if stat is not None else os.stat(path)
-    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, os.fspath(path))
+    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, os.fspath(path))
     with _DIGEST_LOCK:
         cached = _DIGESTS.get(key)
     if cached is not None:

@@ -7,7 +7,13 @@ import json
 from pathlib import Path
 
 from pedrank.cli import CLIError
-from pedrank.cli._common import add_metric_options, build_ped, format_records, metric_options
+from pedrank.cli._common import (
+    add_metric_options,
+    build_ped,
+    check_scoring,
+    format_records,
+    metric_options,
+)
 from pedrank.core.evaluation import evaluate
 from pedrank.core.metrics import get_metric
 from pedrank.core.scoring import ranking_records, score
@@ -55,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     scores: dict[str, float] = {}
     for f in files:
         ff = load_feature_file(f, require_features=spec.input == "features")
+        check_scoring(args, spec, f, ff.source is not None)
         try:
             scores[ff.name] = score(ff.features, ff.labels, metric=spec.name,
                                     ped=ped if ped else False, source=ff.source,

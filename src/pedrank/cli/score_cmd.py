@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from pedrank.cli._common import add_metric_options, build_ped, metric_options
+from pedrank.cli._common import add_metric_options, build_ped, check_scoring, metric_options
 from pedrank.core.metrics import get_metric
 from pedrank.core.scoring import score
 from pedrank.core.source import SourceStats
@@ -33,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
             source = SourceStats.load(args.source)
         except (OSError, ValueError) as exc:
             raise ValueError(f"{args.source}: cannot read source statistics ({exc})") from None
+    check_scoring(args, spec, args.features, source is not None)
     ped = build_ped(args)
     options = metric_options(args, spec)
     try:

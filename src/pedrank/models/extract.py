@@ -13,8 +13,10 @@ layer of each pre-trained model). This module turns (model, dataset) into an
   does not depend on torchvision/PIL versions, the model's own normalisation);
 * features are cached under ``cache_dir`` keyed by (model, dataset,
   preprocessing). The dataset is processed in chunks, each written atomically
-  (:mod:`pedrank._fs`: temporary file, fsync, ``os.replace``), so an interrupted run resumes at the first
-  missing chunk and never leaves a half-written file behind.
+  (:mod:`pedrank._fs`: temporary file, fsync, ``os.replace``), so an interrupted
+  run resumes at the first missing chunk and never leaves a half-written file
+  behind. ``key.json`` records the final file's shape, dtype and SHA-256, and a
+  cached file that does not match them is recomputed, never used.
 
 torch and onnxruntime are imported only when a model of that kind is used.
 """
