@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import sqlite3
 import sys
 import warnings
 from collections.abc import Sequence
@@ -92,6 +93,9 @@ def _exit_status(exc: BaseException) -> tuple[int, str]:
         return 2, str(exc.args[0] if exc.args else exc)
     if isinstance(exc, ModuleNotFoundError):
         return 2, f"{exc}; install the missing package (see the README's extras)"
+    if isinstance(exc, sqlite3.DatabaseError):
+        return 2, (f"the results store cannot be read ({exc}); move results.sqlite away or "
+                   "use another --results folder")
     if isinstance(exc, OSError):
         # Missing files, folders where a file is due, permissions, unreachable hosts:
         # all about the user's environment, so exit 2 like other bad input.

@@ -63,6 +63,9 @@ def number(kind: type = float, *, lo: float | None = None, hi: float | None = No
         return value
 
     parse.__name__ = kind.__name__
+    # The declared range, for introspection (tests/cli/test_cli_matrix.py, docs).
+    parse.kind, parse.lo, parse.hi = kind, lo, hi  # type: ignore[attr-defined]
+    parse.lo_open, parse.hi_open = lo_open, hi_open  # type: ignore[attr-defined]
     return parse
 
 
@@ -80,8 +83,12 @@ def device(text: str) -> str:
 def out_dir(text: str) -> Path:
     """An argparse ``type=`` for an output folder: may be missing, must not be a file."""
     p = Path(text).expanduser()
-    if p.exists() and not p.is_dir():
-        raise argparse.ArgumentTypeError(f"{text}: exists and is not a folder; give a folder")
+    for q in (p, *p.parents):  # the first existing ancestor must be a folder too
+        if q.exists():
+            if not q.is_dir():
+                raise argparse.ArgumentTypeError(
+                    f"{text}: {q} exists and is not a folder; give a folder")
+            break
     return p
 
 
@@ -156,6 +163,9 @@ def ped_param(item: str) -> tuple[str, Any]:
     """An argparse ``type=`` for ``--ped-param NAME=VALUE`` (name and range checked)."""
     try:
         key, value = parse_pair(item, "--ped-param")
+        accepted = sorted({*PED_PARAM_RANGES, "fallback"})
+        if key not in accepted:
+            raise ValueError(f"--ped-param {key!r}: PED takes {', '.join(accepted)}")
         check_ped_param(key, value)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None

@@ -37,7 +37,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _accuracies(path: Path, dataset: str | None) -> dict[str, float]:
-    table = load_file(path)
+    try:
+        table = load_file(path)
+    except (ValueError, OSError) as exc:
+        raise CLIError(f"--accuracy {path}: not a readable accuracy JSON ({exc})") from None
     if dataset is not None:
         if dataset not in table:
             raise CLIError(f"{path}: no dataset {dataset!r}; it has {', '.join(sorted(table))}")
