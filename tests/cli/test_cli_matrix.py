@@ -11,7 +11,7 @@ case runs ``pedrank.cli.main`` in-process and checks the CLI error contract
 
 Numeric options must declare their valid range (``pedrank.cli._common.number``);
 a numeric option without one fails its cases. ``PEDRANK_MATRIX_LOG=FILE``
-appends ``category<TAB>case<TAB>pass|fail`` per case (the closing note's table).
+appends ``category<TAB>case<TAB>pass|fail<TAB>problems`` per case (the closing note's table).
 """
 
 from __future__ import annotations
@@ -330,11 +330,12 @@ def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
     return int(status or 0), capsys.readouterr().err
 
 
-def _log(case: Case, ok: bool) -> None:
+def _log(case: Case, problems: list[str]) -> None:
     path = os.environ.get("PEDRANK_MATRIX_LOG")
     if path:
         with open(path, "a", encoding="utf-8") as fh:
-            fh.write(f"{case.category}\t{case.name}\t{'pass' if ok else 'fail'}\n")
+            fh.write(f"{case.category}\t{case.name}\t{'fail' if problems else 'pass'}\t"
+                     f"{'; '.join(problems)}\n")
 
 
 def check_contract(case: Case, status: int, err: str, e: dict[str, Path]) -> list[str]:
@@ -369,7 +370,7 @@ def test_cli_matrix(case: Case, env: dict[str, Path], capsys: pytest.CaptureFixt
     monkeypatch.delenv("PEDRANK_DEBUG", raising=False)
     status, err = run_cli(case.build(env), capsys)
     problems = check_contract(case, status, err, env)
-    _log(case, not problems)
+    _log(case, problems)
     if problems and case.cmd in FOREIGN:
         pytest.xfail(f"{FOREIGN[case.cmd]}: {'; '.join(problems)}")
     assert not problems, f"{'; '.join(problems)}\nstderr: {err[-2000:]}"
@@ -464,7 +465,7 @@ def test_cli_special_cases(special: Special, env: dict[str, Path],
     case = Case(special.category, "special", special.name, lambda e: argv, True,
                 lambda e: special.names)
     problems = check_contract(case, status, err, env)
-    _log(case, not problems)
+    _log(case, problems)
     assert not problems, f"{'; '.join(problems)}\nstderr: {err[-2000:]}"
 
 
@@ -484,7 +485,7 @@ def _subprocess_case(category: str, name: str, proc: subprocess.CompletedProcess
     problems = check_contract(case, proc.returncode, proc.stderr, {})
     if proc.returncode != status:
         problems.append(f"exit status {proc.returncode}, expected {status}")
-    _log(case, not problems)
+    _log(case, problems)
     assert not problems, f"{'; '.join(problems)}\nstderr: {proc.stderr[-2000:]}"
 
 
