@@ -537,3 +537,16 @@ def test_value_reading_is_one_parser() -> None:
         with pytest.raises(ValueError, match="finite"):
             parse_value(bad)
 
+
+
+def test_metric_option_kinds_follow_the_metric_signature(env: dict[str, Path],
+                                                         capsys: pytest.CaptureFixture[str]):
+    """Lists reach sequence parameters, flags take true/false, numbers stay numbers."""
+    good = str(env["good"])
+    assert main(["score", good, "-m", "etran", "-o", "weights=[1, 0.5, 1]"]) == 0
+    assert main(["score", good, "-m", "logme", "-o", "regression=false"]) == 0
+    capsys.readouterr()
+    assert main(["score", good, "-m", "logme", "-o", "regression=5"]) == 2
+    assert "true or false" in capsys.readouterr().err
+    assert main(["score", good, "-m", "nleep", "-o", "ratio=2.5"]) == 2
+    assert "integer" in capsys.readouterr().err

@@ -214,8 +214,8 @@ def _expects_number(param: inspect.Parameter) -> str | None:
     if isinstance(default, int | float):
         return "int" if isinstance(default, int) else "float"
     ann = str(param.annotation)
-    if "str" in ann or "Literal" in ann:
-        return None
+    if any(t in ann for t in ("str", "Literal", "tuple", "list", "Sequence", "bool")):
+        return None  # text, choices, sequences (checked by the metric) or flags
     if "float" in ann:
         return "float"
     if "int" in ann:
@@ -227,7 +227,9 @@ def _check_option_type(flag: str, spec: MetricSpec, param: inspect.Parameter, va
     """Refuse a value of the wrong kind for a metric's keyword (text where a number is due)."""
     expects = _expects_number(param)
     if expects is None or value is None:
-        if isinstance(param.default, bool) and not isinstance(value, bool):
+        ann = str(param.annotation)
+        is_flag = isinstance(param.default, bool) or ann in ("bool", "bool | None")
+        if is_flag and not isinstance(value, bool) and not (value is None and "None" in ann):
             raise ValueError(f"{flag}: metric {spec.name!r} takes true or false; got {value!r}")
         return value
     if isinstance(value, bool) or not isinstance(value, int | float):

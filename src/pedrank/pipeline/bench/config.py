@@ -210,6 +210,8 @@ _KNOWN_KEYS = {f.name for f in dataclasses.fields(BenchConfig)}
 
 
 def _jsonable(value: Any, what: str) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{what} must be a finite number; got {value!r}")
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, list | tuple):
@@ -290,7 +292,10 @@ def config_from_mapping(data: Mapping[str, Any], base_dir: str | os.PathLike[str
         elif key == "metric_kwargs":
             if not isinstance(value, Mapping):
                 raise ValueError("'metric_kwargs' must be a table of tables: [metric_kwargs.NAME]")
-            kw[key] = {str(k): dict(v) for k, v in value.items()}
+            if not all(isinstance(v, Mapping) for v in value.values()):
+                raise ValueError("'metric_kwargs' must be a table of tables: [metric_kwargs.NAME]")
+            kw[key] = {str(k): {str(n): _jsonable(x, f"metric_kwargs.{k}.{n}")
+                                for n, x in v.items()} for k, v in value.items()}
         else:
             kw[key] = value
     return BenchConfig(**kw)
