@@ -245,3 +245,58 @@ def test_torch_module_on_image_folder(tmp_path, image_folder):
         net[0].weight.add_(1.0)
     changed = extract(net, ds, preprocess=pre, cache_dir=tmp_path / "c", device="cpu")
     assert not changed.from_cache and changed.cache_path != cached.cache_path
+
+
+def test_cache_key_records_shape_dtype_and_checksum(tmp_path):
+    import hashlib
+    import json
+
+    fs = extract(CountingModel(16), _data(20), cache_dir=tmp_path, model_key="k")
+    key = json.loads((fs.cache_path.parent / "key.json").read_text())
+    assert key["features"] == {"shape": [20, 5], "dtype": "<f4",
+                               "sha256": hashlib.sha256(fs.cache_path.read_bytes()).hexdigest()}
+
+
+@pytest.mark.parametrize("tamper", ["wrong width", "same shape, other values", "no record"])
+def test_cached_features_that_do_not_match_their_record_are_recomputed(tmp_path, tamper):
+    import json
+
+    ds = _data(20)
+    fs = extract(CountingModel(16), ds, cache_dir=tmp_path, model_key="k")
+    key_path = fs.cache_path.parent / "key.json"
+    if tamper == "wrong width":  # e.g. another layer's features under this key
+        np.save(fs.cache_path, np.ones((20, 7), np.float32))
+    elif tamper == "same shape, other values":
+        np.save(fs.cache_path, np.ones((20, 5), np.float32))
+    else:  # a cache written before key.json vouched for its file
+        key = json.loads(key_path.read_text())
+        del key["features"]
+        key_path.write_text(json.dumps(key))
+    model = CountingModel(16)
+    again = extract(model, ds, cache_dir=tmp_path, model_key="k")
+    assert model.seen == 20 and not again.from_cache
+    np.testing.assert_array_equal(again.features, fs.features)
+    # ... and the recomputed file is trusted again.
+    third = CountingModel(16)
+    assert extract(third, ds, cache_dir=tmp_path, model_key="k").from_cache
+    assert third.seen == 0
+
+
+def test_from_folder_names_an_unreadable_image_and_refuses_huge_ones(tmp_path, monkeypatch):
+    pil = pytest.importorskip("PIL.Image", reason="image folders need Pillow")
+    for c in ("a", "b"):
+        (tmp_path / c).mkdir()
+        pil.new("L", (8, 8)).save(tmp_path / c / "0.png")
+    (tmp_path / "a" / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    with pytest.raises(ValueError, match="bad.png: not a readable image"):
+        from_folder(tmp_path)
+    (tmp_path / "a" / "bad.png").unlink()
+    pil.new("L", (300, 200)).save(tmp_path / "b" / "big.png")
+    monkeypatch.setenv("PEDRANK_MAX_IMAGE_PIXELS", "50000")
+    with pytest.raises(ValueError, match=r"big.png: 300 x 200 pixels .* PEDRANK_MAX_IMAGE_PIXELS"):
+        from_folder(tmp_path)
+    monkeypatch.setenv("PEDRANK_MAX_IMAGE_PIXELS", "60000")
+    assert len(from_folder(tmp_path)) == 3
+    monkeypatch.setenv("PEDRANK_MEMORY_BUDGET", "1K")
+    with pytest.raises(ValueError, match="PEDRANK_MEMORY_BUDGET"):
+        from_folder(tmp_path)

@@ -110,7 +110,7 @@ def test_dual_forms_agree_with_primal(N, D):
     # SFDA: _posterior's dual branch (N < D) against the primal formula written out.
     import importlib
 
-    from pedrank.core._validation import class_means
+    from pedrank.core._linalg import class_means
 
     sf = importlib.import_module("pedrank.core.metrics.sfda")
 

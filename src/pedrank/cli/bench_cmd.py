@@ -7,23 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pedrank.cli import CLIError
-
-
-def _kv(text: str) -> tuple[str, Any]:
-    if "=" not in text:
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
-    k, v = text.split("=", 1)
-    value: Any = v
-    for conv in (int, float):
-        try:
-            value = conv(v)
-            break
-        except ValueError:
-            continue
-    if v.lower() in ("true", "false"):
-        value = v.lower() == "true"
-    return k.strip().replace("-", "_"), value
+from pedrank.cli import CLIError, CLIFailure
+from pedrank.cli._common import MAX_JOBS, number, out_dir, ped_param
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -48,16 +33,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="ground-truth table name (self_supervised, supervised) or JSON path")
     g.add_argument("--no-ped", action="store_true", help="only the metrics without PED")
     g.add_argument("--no-baseline", action="store_true", help="only the PED variants")
-    g.add_argument("--ped-param", action="append", type=_kv, default=[], metavar="NAME=VALUE",
+    g.add_argument("--ped-param", action="append", type=ped_param, default=[],
+                   metavar="NAME=VALUE",
                    help="PED hyper-parameter of the (single) PED variant, e.g. nsigma=0.6; "
                         "repeatable")
     r = p.add_argument_group("execution")
-    r.add_argument("--results", type=Path, help="results folder (default bench-results)")
-    r.add_argument("--jobs", "-j", type=int, help="parallel workers (default 1)")
+    r.add_argument("--results", type=out_dir, help="results folder (default bench-results)")
+    r.add_argument("--jobs", "-j", type=number(int, lo=1, hi=MAX_JOBS),
+                   help="parallel workers (default 1)")
     r.add_argument("--scheduler",
                    help="run on Dask: tcp://host:port of a dask.distributed scheduler, or "
                         "'local' for a LocalCluster of --jobs workers")
-    r.add_argument("--blas-threads", type=int,
+    r.add_argument("--scheduler-timeout", type=number(float, lo=0, hi=86400, lo_open=True),
+                   metavar="SECONDS",
+                   help="how long to wait for the Dask scheduler to answer and for a live "
+                        "worker (default 30)")
+    r.add_argument("--blas-threads", type=number(int, lo=1, hi=MAX_JOBS),
                    help="BLAS threads per worker (default: cores // jobs)")
     r.add_argument("--retry-failed", action="store_true",
                    help="recompute cells that failed in an earlier run")
@@ -80,7 +71,8 @@ def build_config(args: argparse.Namespace) -> Any:
     cfg = load_config(args.config) if args.config is not None else None
     data: dict[str, Any] = {}
     for key in ("features", "pattern", "source_pattern", "models", "datasets", "metrics",
-                "groundtruth", "results", "jobs", "scheduler", "blas_threads"):
+                "groundtruth", "results", "jobs", "scheduler", "scheduler_timeout",
+                "blas_threads"):
         val = getattr(args, key)
         if val is not None:
             data[key] = str(val) if isinstance(val, Path) else val
@@ -111,18 +103,28 @@ def build_config(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from pedrank.cli._progress import bar_factory
-    from pedrank.pipeline.bench.runner import run_bench
+    from pedrank.pipeline.bench.runner import NoWorkerError, run_bench
     from pedrank.reports.bench_report import write_report
 
     cfg = build_config(args)
     n_failed = 0
     if not args.report_only:
-        summary = run_bench(cfg, progress=bar_factory(not args.no_progress))
+        try:
+            summary = run_bench(cfg, progress=bar_factory(not args.no_progress))
+        except NoWorkerError as exc:
+            raise CLIFailure(str(exc)) from None
         n_failed = summary.failed
+        if summary.died_runs:
+            print(f"pedrank bench: earlier run(s) {', '.join(map(str, summary.died_runs))} "
+                  "had died (process gone); marked 'died', their unfinished cells run now",
+                  file=sys.stderr)
         print(f"pedrank bench: {summary.n_cells} cells: {summary.skipped} already done, "
               f"{summary.computed} computed ({summary.failed} failed), "
               f"{summary.missing_inputs} without input file; {summary.wall_seconds:.2f} s "
               f"[{summary.executor}]")
+        if summary.taken:
+            print(f"pedrank bench: {summary.taken} cell(s) were finished or claimed by another "
+                  "run on this store; not computed twice")
         if summary.changed:
             print(f"pedrank bench: {summary.changed} cell(s) had results for other inputs or "
                   "parameters; recomputed under new keys (earlier rows kept in the store)")

@@ -10,9 +10,17 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 from pedrank.cli import CLIError
+from pedrank.cli._common import (
+    MAX_BATCH,
+    MAX_IMAGE_SIZE,
+    MAX_SEED,
+    check_device,
+    device,
+    number,
+    out_dir,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -33,13 +41,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--models", nargs="+", default=None, help="zoo models (default: installed vision)"
     )
-    p.add_argument("--out-dir", type=Path, required=True, help="where MODEL.npz files go")
-    p.add_argument("--max-samples", type=int, default=None, help="class-stratified subset")
-    p.add_argument("--seed", type=int, default=0, help="seed of the --max-samples subset")
-    p.add_argument("--image-size", type=int, default=64, help="input side in px (default 64)")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--device", default=None, help="torch device (cpu, cuda)")
-    p.add_argument("--cache-dir", default=str(default_cache_dir()), help="feature cache")
+    p.add_argument("--out-dir", type=out_dir, required=True, help="where MODEL.npz files go")
+    p.add_argument("--max-samples", type=number(int, lo=2), default=None,
+                   help="class-stratified subset")
+    p.add_argument("--seed", type=number(int, lo=0, hi=MAX_SEED), default=0,
+                   help="seed of the --max-samples subset")
+    p.add_argument("--image-size", type=number(int, lo=8, hi=MAX_IMAGE_SIZE), default=64,
+                   help="input side in px (default 64)")
+    p.add_argument("--batch-size", type=number(int, lo=1, hi=MAX_BATCH), default=64)
+    p.add_argument("--device", type=device, default=None, help="torch device (cpu, cuda)")
+    p.add_argument("--cache-dir", type=out_dir, default=str(default_cache_dir()),
+                   help="feature cache")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
     p.set_defaults(func=run)
 
@@ -52,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     from pedrank.models.zoo import MissingDependencyError, available_models, get_entry
     from pedrank.pipeline.feature_files import save_feature_file
 
+    check_device(args.device)
     models = args.models or available_models("vision")
     if not models:
         raise CLIError("no zoo vision model is installed; pip install 'pedrank[zoo]'")

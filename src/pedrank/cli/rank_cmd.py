@@ -8,7 +8,13 @@ import sys
 from pathlib import Path
 
 from pedrank.cli import CLIError
-from pedrank.cli._common import add_metric_options, build_ped, format_records, metric_options
+from pedrank.cli._common import (
+    add_metric_options,
+    build_ped,
+    check_scoring,
+    format_records,
+    metric_options,
+)
 from pedrank.core.evaluation import evaluate
 from pedrank.core.metrics import get_metric
 from pedrank.core.scoring import is_saturated, ranking_records, saturation_message, score
@@ -32,8 +38,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _accuracies(path: Path, dataset: str | None) -> dict[str, float]:
-
-    table = load_file(path)
+    try:
+        table = load_file(path)
+    except (ValueError, OSError) as exc:
+        raise CLIError(f"--accuracy {path}: not a readable accuracy JSON ({exc})") from None
     if dataset is not None:
         if dataset not in table:
             raise CLIError(f"{path}: no dataset {dataset!r}; it has {', '.join(sorted(table))}")
@@ -60,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     failed: dict[str, str] = {}
     for f in files:
         ff = load_feature_file(f, require_features=spec.input == "features")
+        check_scoring(args, spec, f, ff.source is not None)
         try:
             scores[ff.name] = score(ff.features, ff.labels, metric=spec.name,
                                     ped=ped if ped else False, source=ff.source,

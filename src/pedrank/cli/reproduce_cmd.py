@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pedrank.cli.bench_cmd import _kv
+from pedrank._fs import atomic_write_text
+from pedrank.cli._common import MAX_JOBS, number, out_dir, ped_param
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -23,15 +24,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--source-pattern", default=None,
                    help="per-model source statistics file relative to DIR "
                         "(default: autodetect {model}_source.npz or source/{model}.npz)")
-    p.add_argument("--results", type=Path, default=None,
+    p.add_argument("--results", type=out_dir, default=None,
                    help="results folder (default DIR/pedrank-reproduce)")
     p.add_argument("--metrics", default=None,
                    help="comma-separated subset of logme,sfda,gbc,nleep,parc")
     p.add_argument("--groundtruth", "--gt", default="self_supervised",
                    help="ground-truth table name or JSON path (default self_supervised)")
-    p.add_argument("--ped-param", action="append", type=_kv, default=[], metavar="NAME=VALUE",
+    p.add_argument("--ped-param", action="append", type=ped_param, default=[],
+                   metavar="NAME=VALUE",
                    help="PED hyper-parameter (default: the paper's), repeatable")
-    p.add_argument("--jobs", "-j", type=int, default=1, help="parallel workers (default 1)")
+    p.add_argument("--jobs", "-j", type=number(int, lo=1, hi=MAX_JOBS), default=1,
+                   help="parallel workers (default 1)")
     p.add_argument("--scheduler", default=None, help="Dask scheduler address or 'local'")
     p.add_argument("--no-plots", action="store_true", help="report without PNG plots")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -61,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     print(cmp.to_markdown())
     text = cmp.to_markdown()
     out = cfg.results / "reproduce.md"
-    out.write_text("# PED paper reproduction\n\n" + text + "\n", encoding="utf-8")
+    atomic_write_text(out, "# PED paper reproduction\n\n" + text + "\n")
     print(f"comparison: {out}; full report: {files.markdown}")
     if files.results.missing:
         print(f"{len(files.results.missing)} cell(s) missing or failed: see the report")

@@ -6,7 +6,11 @@ import argparse
 import json
 from pathlib import Path
 
-from pedrank.cli._common import add_metric_options, build_ped, metric_options
+from pedrank.cli._common import add_metric_options, build_ped, check_scoring, metric_options
+from pedrank.core.metrics import get_metric
+from pedrank.core.scoring import score
+from pedrank.core.source import SourceStats
+from pedrank.pipeline.feature_files import load_feature_file
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -22,10 +26,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here, not at module level: building the parser stays cheap (`--help` < 1 s).
-    from pedrank.core.metrics import get_metric
-    from pedrank.core.scoring import score
-    from pedrank.core.source import SourceStats
-    from pedrank.pipeline.feature_files import load_feature_file
 
     spec = get_metric(args.metric)
     ff = load_feature_file(args.features, require_features=spec.input == "features")
@@ -35,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
             source = SourceStats.load(args.source)
         except (OSError, ValueError) as exc:
             raise ValueError(f"{args.source}: cannot read source statistics ({exc})") from None
+    check_scoring(args, spec, args.features, source is not None)
     ped = build_ped(args)
     options = metric_options(args, spec)
     try:

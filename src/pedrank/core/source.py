@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from pedrank._fs import atomic_save_npz, check_npz
 from pedrank.core._validation import as_float_matrix
 
 DEFAULT_EPS = 1e-3
@@ -95,14 +95,7 @@ class SourceStats:
         """Write ``mean``, ``std`` and ``eps`` to an ``.npz`` file (atomically, no pickle)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, mean=self.mean, std=self.std, eps=np.float64(self.eps))
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_save_npz(path, mean=self.mean, std=self.std, eps=np.float64(self.eps))
         return path
 
     @classmethod
@@ -111,6 +104,7 @@ class SourceStats:
 
         Also accepts the feature-file keys ``source_mean`` / ``source_std``.
         """
+        check_npz(path, what="source statistics .npz file")
         with np.load(path, allow_pickle=False) as data:
             keys = set(data.files)
             if {"mean", "std"} <= keys:

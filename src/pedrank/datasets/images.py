@@ -137,14 +137,73 @@ def from_arrays(images: Any, labels: Any, name: str = "arrays") -> ImageDataset:
     return ImageDataset(images, np.asarray(labels), name)
 
 
-def _read_image(path: Path) -> np.ndarray:
+DEFAULT_MAX_IMAGE_PIXELS = 40_000_000
+"""Pixels one image may have (e.g. 6,300 x 6,300): ``$PEDRANK_MAX_IMAGE_PIXELS`` overrides it.
+
+Transferability scoring resizes every image to the model's input (64-518 px),
+so a larger image only costs memory; PIL's own decompression-bomb limit
+(about 179 M pixels) is far above what fits a few images in memory at once.
+"""
+
+
+def max_image_pixels() -> int:
+    """The per-image pixel budget (:data:`DEFAULT_MAX_IMAGE_PIXELS` or the environment's)."""
+    env = os.environ.get("PEDRANK_MAX_IMAGE_PIXELS", "").strip()
+    if not env:
+        return DEFAULT_MAX_IMAGE_PIXELS
+    try:
+        value = int(env)
+    except ValueError:
+        raise ValueError(f"PEDRANK_MAX_IMAGE_PIXELS={env!r}: expected a pixel count") from None
+    if value < 1:
+        raise ValueError(f"PEDRANK_MAX_IMAGE_PIXELS={env!r}: must be positive")
+    return value
+
+
+def _read_image(path: Path, max_pixels: int | None = None) -> np.ndarray:
+    """One image as uint8 (H, W) or (H, W, 3); refused (naming the file) above the budget."""
     try:
         from PIL import Image
     except ModuleNotFoundError as exc:
         raise ImportError("reading image files needs Pillow: pip install pillow") from exc
-    with Image.open(path) as im:
-        im = im.convert("L") if im.mode in ("1", "L", "I", "I;16", "F") else im.convert("RGB")
-        return np.asarray(im, dtype=np.uint8)
+    limit = max_image_pixels() if max_pixels is None else max_pixels
+    try:
+        with Image.open(path) as im:  # reads the header only; decoding comes below
+            w, h = im.size
+            if w * h > limit:
+                raise ValueError(
+                    f"{path}: {w} x {h} pixels is above the budget of {limit:,} pixels per "
+                    "image; downscale it, or raise PEDRANK_MAX_IMAGE_PIXELS")
+            im = im.convert("L") if im.mode in ("1", "L", "I", "I;16", "F") else im.convert("RGB")
+            return np.asarray(im, dtype=np.uint8)
+    except ValueError as exc:
+        if str(exc).startswith(str(path)):
+            raise
+        raise ValueError(f"{path}: not a readable image ({exc}); remove or convert it") from None
+    except (OSError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
+        # PIL reports unknown or truncated files as OSError (UnidentifiedImageError),
+        # some plugins as SyntaxError: both mean "this file is not an image we can read".
+        raise ValueError(f"{path}: not a readable image ({type(exc).__name__}: {exc}); "
+                         "remove or convert it") from None
+
+
+def _read_all(root: Path, files: list[Path]) -> list[np.ndarray]:
+    """Decode ``files``; stop with a message once they exceed the memory budget."""
+    from pedrank._fs import memory_budget
+
+    budget = memory_budget()
+    limit = max_image_pixels()
+    images: list[np.ndarray] = []
+    total = 0
+    for f in files:
+        images.append(_read_image(f, limit))
+        total += images[-1].nbytes
+        if total > budget // 2:  # half: stacking and preprocessing copy the pixels
+            raise ValueError(
+                f"{root}: the images need more than {budget // 2**21} MiB (half the memory "
+                f"budget) already at {f.name}; use fewer or smaller images, or raise "
+                "PEDRANK_MEMORY_BUDGET")
+    return images
 
 
 def from_folder(root: str | os.PathLike, name: str | None = None) -> ImageDataset:
@@ -169,7 +228,7 @@ def from_folder(root: str | os.PathLike, name: str | None = None) -> ImageDatase
             f"no images found under {root}; expected one sub-folder per class containing "
             f"{'/'.join(IMAGE_SUFFIXES)} files"
         )
-    images = [_read_image(f) for f in files]
+    images = _read_all(root, files)
     if len({im.shape for im in images}) == 1:
         images = np.stack(images)  # one array when possible: faster batching
     return ImageDataset(images, np.asarray(labels), name or root.name, "", tuple(classes))

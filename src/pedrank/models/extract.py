@@ -13,8 +13,10 @@ layer of each pre-trained model). This module turns (model, dataset) into an
   does not depend on torchvision/PIL versions, the model's own normalisation);
 * features are cached under ``cache_dir`` keyed by (model, dataset,
   preprocessing). The dataset is processed in chunks, each written atomically
-  (temporary file + ``os.replace``), so an interrupted run resumes at the first
-  missing chunk and never leaves a half-written file behind.
+  (:mod:`pedrank._fs`: temporary file, fsync, ``os.replace``), so an interrupted
+  run resumes at the first missing chunk and never leaves a half-written file
+  behind. ``key.json`` records the final file's shape, dtype and SHA-256, and a
+  cached file that does not match them is recomputed, never used.
 
 torch and onnxruntime are imported only when a model of that kind is used.
 """
@@ -26,7 +28,6 @@ import json
 import logging
 import os
 import sys
-import tempfile
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from pedrank._fingerprint import data_fingerprint as fingerprint
+from pedrank._fs import atomic_save_npy, atomic_write_text, file_digest
 from pedrank._progress import ProgressArg, progress_bar
 
 __all__ = [
@@ -50,7 +52,7 @@ __all__ = [
 ]
 
 _LOG = logging.getLogger(__name__)
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: key.json records the features' shape, dtype and SHA-256
 DEFAULT_CHUNK = 512
 
 
@@ -202,11 +204,8 @@ class OnnxModel:
 
 
 def _file_digest(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:16]
+    """Short content id of a model file (the memoised :func:`pedrank._fs.file_digest`)."""
+    return file_digest(path)[:16]
 
 
 def _is_torch_module(model: Any) -> bool:
@@ -319,34 +318,6 @@ class FeatureSet:
 # --------------------------------------------------------------------------- cache I/O
 
 
-def _atomic_save(path: Path, array: np.ndarray) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.save(fh, array, allow_pickle=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)  # atomic on POSIX: readers see the old file or the whole new one
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _load_array(path: Path, n_rows: int) -> np.ndarray | None:
     """The cached array if it is complete and readable, else ``None`` (recompute)."""
     try:
@@ -358,6 +329,35 @@ def _load_array(path: Path, n_rows: int) -> np.ndarray | None:
     return arr
 
 
+def _features_record(path: Path, feats: np.ndarray) -> dict[str, Any]:
+    """What ``key.json`` records about ``features.npy``: shape, dtype and SHA-256."""
+    return {"shape": [int(s) for s in feats.shape], "dtype": feats.dtype.str,
+            "sha256": file_digest(path)}
+
+
+def _load_verified(cache: Path, ident: dict[str, Any], n_rows: int) -> np.ndarray | None:
+    """The cached ``features.npy`` if ``key.json`` vouches for it, else ``None``.
+
+    The file must match the identity it was cached under and the shape, dtype
+    and checksum recorded when it was written, so a file replaced, truncated
+    or of another width (another model, another layer) is recomputed instead
+    of being used silently.
+    """
+    final = cache / "features.npy"
+    try:
+        key = json.loads((cache / "key.json").read_text(encoding="utf-8"))
+        record = key.get("features") if isinstance(key, dict) else None
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or {k: key.get(k) for k in ident} != ident:
+        return None
+    if not final.is_file() or file_digest(final) != record.get("sha256"):
+        return None
+    feats = _load_array(final, n_rows)
+    if feats is None or [*feats.shape] != record.get("shape") \
+            or feats.dtype.str != record.get("dtype"):
+        return None
+    return feats
 
 
 # --------------------------------------------------------------------------- extraction
@@ -403,13 +403,11 @@ def _extract(
             }
             digest = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:24]
             cache = Path(cache_dir).expanduser() / "features" / digest
-            final = cache / "features.npy"
-            if final.exists():
-                feats = _load_array(final, n)
-                if feats is not None:
-                    return FeatureSet(feats, labels, final, from_cache=True)
+            feats = _load_verified(cache, ident, n)
+            if feats is not None:
+                return FeatureSet(feats, labels, cache / "features.npy", from_cache=True)
             cache.mkdir(parents=True, exist_ok=True)
-            _atomic_write_text(cache / "key.json", json.dumps(ident, indent=1, sort_keys=True))
+            atomic_write_text(cache / "key.json", json.dumps(ident, indent=1, sort_keys=True))
 
     starts = list(range(0, n, chunk_size))
     chunks: list[np.ndarray | None] = [None] * len(starts)
@@ -444,7 +442,7 @@ def _extract(
                     raise ValueError("the model produced NaN or infinite features")
                 chunks[i] = chunk
                 if cache is not None:
-                    _atomic_save(cache / f"chunk_{i:06d}.npy", chunk)
+                    atomic_save_npy(cache / f"chunk_{i:06d}.npy", chunk)
         finally:
             if bar is not None:
                 bar.close()
@@ -455,7 +453,10 @@ def _extract(
     feats = np.concatenate(chunks, axis=0)  # type: ignore[arg-type]
     if cache is None:
         return FeatureSet(feats, labels, None, from_cache=False)
-    _atomic_save(cache / "features.npy", feats)
+    final = atomic_save_npy(cache / "features.npy", feats)
+    # key.json is written last: it vouches for features.npy (shape, dtype, checksum).
+    atomic_write_text(cache / "key.json", json.dumps(
+        {**ident, "features": _features_record(final, feats)}, indent=1, sort_keys=True))
     # The consolidated file is complete; the per-chunk files are redundant now.
     for i in range(len(starts)):
         (cache / f"chunk_{i:06d}.npy").unlink(missing_ok=True)

@@ -13,7 +13,6 @@ Keys (numpy ``.npz``, loaded without pickle):
 from __future__ import annotations
 
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from pedrank._fs import atomic_save_npz, check_npz
 from pedrank.core._validation import as_float_matrix, encode_labels
 from pedrank.core.source import SourceStats
 
@@ -45,8 +45,13 @@ def load_feature_file(path: str | os.PathLike[str], *, require_features: bool = 
                       min_classes: int = 2) -> FeatureFile:
     """Read and validate a feature file; every error names the file and the fix."""
     p = Path(path)
+    if p.is_dir():
+        raise ValueError(f"{p}: is a directory; expected a MODEL.npz feature file")
     if not p.is_file():
         raise FileNotFoundError(f"{p}: no such feature file")
+    # Header check first: refuses non-npz files, pickled arrays, inconsistent or
+    # over-budget shapes before numpy allocates anything.
+    check_npz(p, what=".npz feature file")
     try:
         data = np.load(p, allow_pickle=False)
     except (ValueError, OSError, zipfile.BadZipFile) as exc:
@@ -102,14 +107,7 @@ def save_feature_file(path: str | os.PathLike[str], features: Any, labels: Any,
         arrays["source_std"] = source.std
     if source_probs is not None:
         arrays["source_probs"] = np.asarray(source_probs)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_save_npz(p, **arrays)
     return p
 
 

@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from pedrank.core._validation import LabelEncoding, check_features_labels, class_sums
+from pedrank.core._linalg import class_sums
+from pedrank.core._validation import LabelEncoding, check_features_labels
 from pedrank.core.metrics._numerics import rescaled
 from pedrank.core.metrics._registry import register
 from pedrank.core.metrics.hscore import (

@@ -16,6 +16,7 @@ A configuration is read from a TOML (stdlib :mod:`tomllib`) or YAML (optional
     results = "bench-results"             # SQLite store, report and plots go here
     jobs = 2                              # local worker processes
     scheduler = "tcp://host:8786"         # or "local" (dask LocalCluster); default: joblib
+    scheduler_timeout = 30                # seconds to wait for the scheduler / a live worker
     blas_threads = 1                      # BLAS threads per worker (default: cores // jobs)
     retry_failed = false
 
@@ -40,6 +41,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -61,6 +63,37 @@ def check_extract_options(opts: Mapping[str, Any]) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"unknown [extract] key(s) {unknown}; known: {sorted(EXTRACT_KEYS)}")
     return dict(opts)
+# name -> (type, lower, upper, lower bound excluded). PED's dynamics: a step of
+# size k t^2 o / 2 for time step t, force constant k, overlap o of balls of
+# nsigma radii; a step is taken while its change over the first exceeds the exit
+# ratio (so a ratio outside [0, 1] means "never stop" or "never start").
+# The upper bounds are far beyond any useful value and keep a run finite.
+PED_PARAM_RANGES: dict[str, tuple[type, float, float, bool]] = {
+    "time_step": (float, 0.0, 1e3, True),
+    "nsigma": (float, 0.0, 1e2, True),
+    "constant": (float, 0.0, 1e6, True),
+    "exit_ratio": (float, 0.0, 1.0, False),
+    "max_steps": (int, 0, 1000, False),
+    "eps": (float, 0.0, 1e6, True),
+}
+
+
+def check_ped_param(name: str, value: Any) -> None:
+    """Raise ValueError unless ``value`` is a valid PED hyper-parameter ``name``.
+
+    Names outside :data:`PED_PARAM_RANGES` (``fallback``) are left to PED itself.
+    """
+    if name not in PED_PARAM_RANGES:
+        return
+    kind, lo, hi, lo_open = PED_PARAM_RANGES[name]
+    ok_type = (isinstance(value, int) if kind is int else isinstance(value, int | float))
+    if isinstance(value, bool) or not ok_type:
+        what = "an integer" if kind is int else "a number"
+        raise ValueError(f"PED parameter {name}={value!r}: must be {what}")
+    low_ok = value > lo if lo_open else value >= lo
+    if not (math.isfinite(value) and low_ok and value <= hi):
+        raise ValueError(f"PED parameter {name}={value!r}: must be in "
+                         f"{'(' if lo_open else '['}{lo:g}, {hi:g}]")
 
 
 @dataclass(frozen=True)
@@ -98,6 +131,8 @@ class PedVariant:
             )
         full = {n: p.default for n, p in sig.parameters.items()
                 if n in accepted and p.default is not inspect.Parameter.empty}
+        for k, v in self.params.items():
+            check_ped_param(k, v)
         full.update(self.params)
         return {k: _jsonable(v, f"PED parameter {k!r}") for k, v in sorted(full.items())}
 
@@ -123,6 +158,7 @@ class BenchConfig:
     results: Path = Path(DEFAULT_RESULTS)
     jobs: int = 1
     scheduler: str | None = None
+    scheduler_timeout: float = 30.0
     dask_processes: bool = True
     blas_threads: int | None = None
     retry_failed: bool = False
@@ -139,6 +175,16 @@ class BenchConfig:
             not isinstance(self.blas_threads, int) or self.blas_threads < 1
         ):
             raise ValueError(f"blas_threads must be a positive integer; got {self.blas_threads!r}")
+        if (isinstance(self.scheduler_timeout, bool)
+                or not isinstance(self.scheduler_timeout, int | float)
+                or not 0 < self.scheduler_timeout <= 86400):
+            raise ValueError("scheduler_timeout must be a number of seconds in (0, 86400]; got "
+                             f"{self.scheduler_timeout!r}")
+        if self.scheduler is not None and (
+                not isinstance(self.scheduler, str)
+                or (self.scheduler != SCHEDULER_LOCAL and ":" not in self.scheduler)):
+            raise ValueError(f"scheduler must be {SCHEDULER_LOCAL!r} or a Dask scheduler address "
+                             f"like tcp://host:8786; got {self.scheduler!r}")
         for key in ("pattern", "source_pattern"):
             pat = getattr(self, key)
             if pat is not None and "{model}" not in pat:
@@ -150,6 +196,8 @@ class BenchConfig:
             raise ValueError(
                 f"PED variant names must be distinct and not {BASELINE!r}; got {names}"
             )
+        for variant in self.ped:
+            variant.resolved_params()  # unknown names and out-of-range values, early
         if not self.metrics:
             raise ValueError("metrics is empty; name at least one metric")
         if not self.baseline and not self.ped:
@@ -171,6 +219,8 @@ _KNOWN_KEYS = {f.name for f in dataclasses.fields(BenchConfig)}
 
 
 def _jsonable(value: Any, what: str) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{what} must be a finite number; got {value!r}")
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, list | tuple):
@@ -249,7 +299,10 @@ def config_from_mapping(data: Mapping[str, Any], base_dir: str | os.PathLike[str
         elif key == "metric_kwargs":
             if not isinstance(value, Mapping):
                 raise ValueError("'metric_kwargs' must be a table of tables: [metric_kwargs.NAME]")
-            kw[key] = {str(k): dict(v) for k, v in value.items()}
+            if not all(isinstance(v, Mapping) for v in value.values()):
+                raise ValueError("'metric_kwargs' must be a table of tables: [metric_kwargs.NAME]")
+            kw[key] = {str(k): {str(n): _jsonable(x, f"metric_kwargs.{k}.{n}")
+                                for n, x in v.items()} for k, v in value.items()}
         else:
             kw[key] = value
     return BenchConfig(**kw)

@@ -51,6 +51,7 @@ def ensure_features(config: BenchConfig, gt: Mapping[str, Mapping[str, float]] |
     A pair whose extraction fails is reported and left missing: the benchmark
     then lists its cells as "feature file not found" and runs the others.
     """
+    from pedrank.pipeline.bench.runner import feature_path
     from pedrank.pipeline.feature_files import save_feature_file
 
     if config.extract is None:
@@ -65,7 +66,7 @@ def ensure_features(config: BenchConfig, gt: Mapping[str, Mapping[str, float]] |
     written = 0
     for dataset in datasets:
         for model in models:
-            path = config.features / config.pattern.format(model=model, dataset=dataset)
+            path = feature_path(config, model, dataset)  # never outside config.features
             if path.is_file():
                 continue
             t0 = time.perf_counter()

@@ -106,6 +106,42 @@ class RunSummary:
     wall_seconds: float = 0.0
     executor: str = "serial"
     failures: list[CellResult] = field(default_factory=list)
+    taken: int = 0
+    died_runs: list[int] = field(default_factory=list)
+
+
+class NoWorkerError(RuntimeError):
+    """A Dask run lost every worker (or never had one) for longer than its timeout."""
+
+
+def feature_path(config: BenchConfig, model: str, dataset: str, pattern: str | None = None,
+                 ) -> Path:
+    """``features / pattern`` for one (model, dataset), guaranteed inside ``features``.
+
+    A dataset (or model) given as a path (``/data/flowers``, ``../x``) would
+    otherwise turn ``{dataset}/{model}.npz`` into a file inside the user's data
+    folder: such names are reduced to their last component plus a short hash
+    of the whole name, so nothing is written outside the features folder.
+    """
+    assert config.features is not None
+    pattern = config.pattern if pattern is None else pattern
+    path = config.features / pattern.format(model=_safe_name(model), dataset=_safe_name(dataset))
+    root = config.features.resolve()
+    if not path.resolve().is_relative_to(root):
+        raise ValueError(f"pattern {pattern!r} places {model}/{dataset} outside the features "
+                         f"folder {config.features}; use a relative pattern without '..'")
+    return path
+
+
+def _safe_name(name: str) -> str:
+    """``name`` if it is a plain file-name part, else a path-free stand-in (see feature_path)."""
+    if "/" not in name and "\\" not in name and name not in ("", ".", "..") \
+            and not name.startswith("~"):
+        return name
+    import hashlib
+
+    stem = Path(name.rstrip("/\\")).name or "data"
+    return f"{stem}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
 
 
 # --------------------------------------------------------------------------- planning
@@ -214,9 +250,9 @@ def plan_grid(config: BenchConfig, store: ResultStore,
     for model in models:
         src = None
         if config.source_pattern:
-            src = config.features / config.source_pattern.format(model=model)
+            src = feature_path(config, model, "", config.source_pattern)
         for dataset in datasets:
-            path = config.features / config.pattern.format(model=model, dataset=dataset)
+            path = feature_path(config, model, dataset)
             missing = None
             feat_hash = src_hash = None
             if not path.is_file():
@@ -359,51 +395,113 @@ def _run_task(task: Task) -> list[CellResult]:
 
 
 # --------------------------------------------------------------------------- executors
-def _execute_local(tasks: list[Task], jobs: int) -> Iterator[list[CellResult]]:
+def _execute_local(tasks: list[Task], jobs: int,
+                   claim: Callable[[Task], Task | None]) -> Iterator[list[CellResult]]:
     if jobs == 1 or len(tasks) <= 1:
         for t in tasks:  # in-process: no pickling, easy to debug
-            yield run_task(t)
+            # Claimed one task at a time, so concurrent runs share the grid.
+            mine = claim(t)
+            if mine is not None:
+                yield run_task(mine)
         return
     from joblib import Parallel, delayed
 
-    par = Parallel(n_jobs=min(jobs, len(tasks)), backend="loky",
+    mine_all = [m for m in map(claim, tasks) if m is not None]
+    if not mine_all:
+        return
+    par = Parallel(n_jobs=min(jobs, len(mine_all)), backend="loky",
                    return_as="generator_unordered")
-    yield from par(delayed(run_task)(t) for t in tasks)
+    yield from par(delayed(run_task)(t) for t in mine_all)
 
 
-def _execute_dask(tasks: list[Task], config: BenchConfig) -> Iterator[list[CellResult]]:
+def _dask_client(config: BenchConfig) -> tuple[Any, Any]:
+    """(client, cluster or None) for ``config.scheduler``; a silent scheduler is a ValueError."""
     try:
-        from distributed import Client, LocalCluster, as_completed
+        from distributed import Client, LocalCluster
     except ImportError:
         raise ValueError(
             "--scheduler needs dask.distributed: pip install 'pedrank[dask]'"
         ) from None
-    cluster = None
     if config.scheduler == SCHEDULER_LOCAL:
         cluster = LocalCluster(n_workers=config.jobs, threads_per_worker=1,
                                processes=config.dask_processes, dashboard_address=None)
-        client = Client(cluster)
-    else:
-        client = Client(config.scheduler, timeout="30s")
-    futures = []
+        return Client(cluster), cluster
     try:
-        if tasks and tasks[0].blas_threads is None:
+        return Client(config.scheduler, timeout=f"{config.scheduler_timeout}s"), None
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ValueError(
+            f"Dask scheduler {config.scheduler} did not answer within "
+            f"{config.scheduler_timeout:g} s ({type(exc).__name__}: {exc}); start it "
+            "(`dask scheduler`), check the address, or drop --scheduler") from None
+
+
+def _live_workers(client: Any) -> int:
+    try:
+        return len(client.scheduler_info(n_workers=-1).get("workers", {}))
+    except Exception:  # noqa: BLE001 - scheduler gone: no worker either
+        return 0
+
+
+def _execute_dask(tasks: list[Task], config: BenchConfig,
+                  claim: Callable[[Task], Task | None]) -> Iterator[list[CellResult]]:
+    from distributed import as_completed
+
+    tasks = [m for m in map(claim, tasks) if m is not None]
+    if not tasks:
+        return
+    client, cluster = _dask_client(config)
+    ac = None
+    try:
+        timeout = config.scheduler_timeout
+        try:
+            client.wait_for_workers(1, timeout=timeout)
+        except (TimeoutError, OSError):
+            raise NoWorkerError(
+                f"no Dask worker joined scheduler {config.scheduler} within {timeout:g} s; "
+                "start workers (`dask worker ADDRESS`) or raise --scheduler-timeout") from None
+        if tasks[0].blas_threads is None:
             blas = _cluster_blas_threads(client)
             tasks = [dataclasses.replace(t, blas_threads=blas) for t in tasks]
         futures = [client.submit(run_task, t, pure=False) for t in tasks]
-        by_future = dict(zip(futures, tasks, strict=True))
-        for fut in as_completed(futures):
-            try:
-                yield fut.result()
-            except Exception as exc:  # noqa: BLE001 - worker died, etc.: record, continue
-                yield [_fail(c, f"dask worker error: {_describe(exc)}")
-                       for c in by_future[fut].cells]
+        task_of = {f.key: t for f, t in zip(futures, tasks, strict=True)}
+        ac = as_completed(futures)
+        del futures  # as_completed holds each future only until it is collected
+        yield from _collect(ac, task_of, client, timeout)
     finally:
-        if futures:
-            client.cancel(futures)
+        if ac is not None:
+            ac.clear()
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _collect(ac: Any, task_of: dict[Any, Task], client: Any,
+             timeout: float) -> Iterator[list[CellResult]]:
+    """Results as they finish; each future released once collected (a lost worker
+    then cannot make the scheduler recompute committed work). Without a live
+    worker for ``timeout`` seconds, raise :class:`NoWorkerError`."""
+    idle_since: float | None = None
+    while not ac.is_empty():
+        batch = ac.next_batch(block=False) if ac.has_ready() else []
+        if not batch:
+            if _live_workers(client):
+                idle_since = None
+            elif idle_since is None:
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since > timeout:
+                raise NoWorkerError(
+                    f"every Dask worker is gone ({len(task_of)} task(s) unfinished for "
+                    f"{timeout:g} s); restart workers and rerun: finished cells are kept")
+            time.sleep(0.05)
+            continue
+        for fut in batch:
+            task = task_of.pop(fut.key)
+            try:
+                results = fut.result()
+            except Exception as exc:  # noqa: BLE001 - worker died, etc.: record, continue
+                results = [_fail(c, f"dask worker error: {_describe(exc)}") for c in task.cells]
+            fut.release()
+            yield results
 
 
 def _cluster_blas_threads(client: Any) -> int | None:
@@ -433,8 +531,9 @@ def _make_tasks(cells: Iterable[Cell], blas_threads: int | None) -> list[Task]:
     groups: dict[tuple[str, str, str], list[Cell]] = {}
     for c in cells:
         groups.setdefault((c.model, c.dataset, c.variant), []).append(c)
-    return [Task(m, d, v, str(cs[0].path),
-                 str(cs[0].source_path) if cs[0].source_path else None,
+    # Absolute paths: a Dask worker started in another folder resolves them alike.
+    return [Task(m, d, v, str(cs[0].path.resolve()),
+                 str(cs[0].source_path.resolve()) if cs[0].source_path else None,
                  cs[0].ped_params, tuple(cs), blas_threads)
             for (m, d, v), cs in groups.items()]
 
@@ -478,13 +577,15 @@ def _run(config: BenchConfig, store: ResultStore, progress: ProgressArg,
     from pedrank.pipeline.bench.extraction import ensure_features
 
     t_start = time.perf_counter()
+    died = store.recover_dead_runs()
     gt = load_groundtruth(config.groundtruth)
     ensure_features(config, gt, verbose=progress)
     grid = plan_grid(config, store, gt)
     runnable = grid.runnable
     stored = store.get(c.key for c in runnable if c.key)
     pending = []
-    summary = RunSummary(n_cells=len(grid.cells), missing_inputs=len(grid.missing))
+    summary = RunSummary(n_cells=len(grid.cells), missing_inputs=len(grid.missing),
+                         died_runs=died)
     for c in runnable:
         row = stored.get(c.key or "")
         if row is not None and (row.ok or not config.retry_failed):
@@ -509,12 +610,23 @@ def _run(config: BenchConfig, store: ResultStore, progress: ProgressArg,
     summary.run_id = run_id
     status = "crashed"
     bar = None
+
+    def claim(task: Task) -> Task | None:
+        """The part of ``task`` this run claims (others are done or held elsewhere)."""
+        mine, taken = store.claim([c.key or "" for c in task.cells], run_id,
+                                  retry_failed=config.retry_failed)
+        summary.taken += len(taken)
+        if bar is not None and taken:
+            bar.update(len(taken))
+        cells = tuple(c for c in task.cells if c.key in mine)
+        return dataclasses.replace(task, cells=cells) if cells else None
+
     try:
         if tasks:
             bar = progress_bar(progress, len(pending), desc="pedrank bench", unit="cells",
                                logger=_LOG)
-            stream = (_execute_dask(tasks, config) if config.scheduler
-                      else _execute_local(tasks, config.jobs))
+            stream = (_execute_dask(tasks, config, claim) if config.scheduler
+                      else _execute_local(tasks, config.jobs, claim))
             try:
                 for results in stream:
                     for res in results:

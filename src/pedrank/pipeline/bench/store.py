@@ -14,10 +14,18 @@ keyword arguments, and all PED hyper-parameters. Consequences:
   retry (``retry_failed``), which is the same computation attempted again.
 
 Only the coordinating process writes; workers return results to it.
+
+Several ``bench`` processes may share one store: before computing a cell a
+run *claims* it (one ``BEGIN IMMEDIATE`` transaction: the claim succeeds only
+if no finished row and no live claim exists), so no cell is computed twice and
+none is lost. Each run records its pid, host, process start time and a
+heartbeat; a run whose process died (``kill -9``, power loss) is marked
+``died`` by the next run that opens the store, and its claims are released.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -30,6 +38,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
+
+from pedrank._fs import file_digest
 
 STORE_FILENAME = "results.sqlite"
 SCHEMA_VERSION = 1
@@ -72,6 +82,11 @@ CREATE TABLE IF NOT EXISTS runs (
     n_failed INTEGER DEFAULT 0,
     wall_seconds REAL,
     config TEXT
+);
+CREATE TABLE IF NOT EXISTS claims (
+    key TEXT PRIMARY KEY,
+    run_id INTEGER NOT NULL,
+    claimed_at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS file_hashes (
     path TEXT PRIMARY KEY,
@@ -121,13 +136,47 @@ def cell_key(**identity: Any) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
-    """SHA-256 of a file's bytes, streamed (feature files can be large)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a file's bytes (:func:`pedrank._fs.file_digest`: streamed, memoised)."""
+    return file_digest(path)
+
+
+# Columns added after schema 1 (added in place: cell keys do not change).
+_RUN_COLUMNS = {"pid": "INTEGER", "host": "TEXT", "pid_start": "TEXT", "heartbeat": "REAL"}
+
+# A run on another host is taken for dead when its heartbeat is this old (its
+# pid cannot be checked from here); runs on this host are checked by pid.
+REMOTE_STALE_SECONDS = 6 * 3600.0
+
+
+def _process_start(pid: int) -> str | None:
+    """Start time of process ``pid`` (clock ticks since boot, Linux), or None.
+
+    Recorded next to the pid so a recycled pid is not taken for the live run.
+    """
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            return fh.read().rpartition(")")[2].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def pid_alive(pid: int, start: str | None = None) -> bool:
+    """Whether process ``pid`` exists (and, when ``start`` is known, is the same process)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    if start is not None:
+        now = _process_start(pid)
+        return now is None or now == start
+    return True
+
+
+class StoreError(ValueError):
+    """The results store cannot be opened or read; the message says the way out."""
 
 
 class ResultStore:
@@ -142,11 +191,27 @@ class ResultStore:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         path = Path(path)
         if path.suffix != ".sqlite":
+            if path.exists() and not path.is_dir():
+                raise StoreError(f"{path}: results folder is a file; give a folder "
+                                 "(--results DIR)")
             path.mkdir(parents=True, exist_ok=True)
             path = path / STORE_FILENAME
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        if path.is_dir():
+            raise StoreError(f"{path}: is a folder, not a results store; move it away or use "
+                             "another --results folder")
+        try:
+            self._open(path)
+        except sqlite3.DatabaseError as exc:
+            with contextlib.suppress(Exception):
+                self._con.close()
+            raise StoreError(
+                f"{path}: not a readable pedrank results store ({exc}); move it away (the "
+                "next run starts a new one) or use another --results folder") from None
+
+    def _open(self, path: Path) -> None:
         # isolation_level=None: we open transactions explicitly, one per cell.
         self._con = sqlite3.connect(path, timeout=60, isolation_level=None)
         self._con.row_factory = sqlite3.Row
@@ -160,11 +225,16 @@ class ResultStore:
             with self._tx():
                 self._con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
                                   (str(SCHEMA_VERSION),))
-        elif int(row[0]) != SCHEMA_VERSION:
-            raise ValueError(
+        elif row[0] != str(SCHEMA_VERSION):
+            raise StoreError(
                 f"{path} was written by another pedrank version (store schema {row[0]}, "
                 f"expected {SCHEMA_VERSION}); use a new results folder"
             )
+        with self._tx() as con:  # checked inside the lock: two processes may open at once
+            have = {r[1] for r in con.execute("PRAGMA table_info(runs)")}
+            for col, kind in _RUN_COLUMNS.items():
+                if col not in have:
+                    con.execute(f"ALTER TABLE runs ADD COLUMN {col} {kind}")
 
     # -- plumbing -------------------------------------------------------------
     @contextmanager
@@ -189,19 +259,14 @@ class ResultStore:
 
     # -- input hashes ---------------------------------------------------------
     def file_hash(self, path: str | os.PathLike[str]) -> str:
-        """Content hash of a file, cached by (size, mtime) so reruns do not reread it."""
-        p = Path(path).resolve()
-        st = p.stat()
-        row = self._con.execute(
-            "SELECT size, mtime_ns, sha256 FROM file_hashes WHERE path=?", (str(p),)
-        ).fetchone()
-        if row is not None and row["size"] == st.st_size and row["mtime_ns"] == st.st_mtime_ns:
-            return str(row["sha256"])
-        digest = sha256_file(p)
-        with self._tx() as con:
-            con.execute("INSERT OR REPLACE INTO file_hashes VALUES (?, ?, ?, ?)",
-                        (str(p), st.st_size, st.st_mtime_ns, digest))
-        return digest
+        """Content hash (SHA-256) of a file.
+
+        Read from the bytes, once per process and file version
+        (:func:`pedrank._fs.file_digest`), never from a stored (size, mtime):
+        a file rewritten in place within the mtime's granularity, or with its
+        mtime restored, would otherwise keep its stale results.
+        """
+        return file_digest(Path(path).resolve())
 
     # -- cells ----------------------------------------------------------------
     def put(self, result: CellResult) -> bool:
@@ -226,7 +291,77 @@ class ResultStore:
                 f"SET {updates} WHERE cells.status = 'failed'",
                 values,
             )
-            return cur.rowcount > 0
+            written = cur.rowcount > 0
+            con.execute("DELETE FROM claims WHERE key=?", (result.key,))
+            if result.run_id is not None:
+                con.execute("UPDATE runs SET heartbeat=? WHERE run_id=?",
+                            (time.time(), result.run_id))
+            return written
+
+    # -- claims ---------------------------------------------------------------
+    def claim(self, keys: Iterable[str], run_id: int, *, retry_failed: bool = False,
+              ) -> tuple[set[str], set[str]]:
+        """Claim cells for ``run_id``; return (claimed, taken).
+
+        One transaction (``BEGIN IMMEDIATE`` takes SQLite's write lock, so two
+        processes cannot both see a cell free): a key is claimed when it has no
+        ``ok`` row (nor a failed one, unless ``retry_failed``) and no claim by
+        another run. ``taken`` holds the keys another process finished or holds.
+        """
+        claimed: set[str] = set()
+        taken: set[str] = set()
+        now = time.time()
+        with self._tx() as con:
+            for key in keys:
+                row = con.execute("SELECT status FROM cells WHERE key=?", (key,)).fetchone()
+                if row is not None and (row[0] == "ok" or not retry_failed):
+                    taken.add(key)
+                    continue
+                cur = con.execute(
+                    "INSERT INTO claims VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
+                    "claimed_at=excluded.claimed_at WHERE claims.run_id=excluded.run_id",
+                    (key, run_id, now))
+                (claimed if cur.rowcount > 0 else taken).add(key)
+            con.execute("UPDATE runs SET heartbeat=? WHERE run_id=?", (now, run_id))
+        return claimed, taken
+
+    def release(self, run_id: int) -> None:
+        """Drop every claim of ``run_id`` (its unfinished cells are free again)."""
+        with self._tx() as con:
+            con.execute("DELETE FROM claims WHERE run_id=?", (run_id,))
+
+    def claims(self) -> dict[str, int]:
+        """Live claims: key -> run id."""
+        return {r[0]: int(r[1]) for r in self._con.execute("SELECT key, run_id FROM claims")}
+
+    def recover_dead_runs(self) -> list[int]:
+        """Mark ``running`` runs whose process is gone as ``died``; release their claims.
+
+        A run on this host is dead when its pid no longer exists (or is another
+        process: the start time differs); a run on another host when its
+        heartbeat is older than :data:`REMOTE_STALE_SECONDS`. Runs recorded
+        before pids were stored are left alone unless their heartbeat is stale.
+        Returns the ids marked.
+        """
+        me = socket.gethostname()
+        now = time.time()
+        dead: list[int] = []
+        with self._tx() as con:
+            rows = con.execute("SELECT run_id, pid, host, pid_start, heartbeat, started_at "
+                               "FROM runs WHERE status='running'").fetchall()
+            for r in rows:
+                beat = r["heartbeat"] or r["started_at"]
+                if r["pid"] is not None and r["host"] == me:
+                    gone = not pid_alive(int(r["pid"]), r["pid_start"])
+                else:
+                    gone = now - beat > REMOTE_STALE_SECONDS
+                if gone:
+                    dead.append(int(r["run_id"]))
+            for run_id in dead:
+                con.execute("UPDATE runs SET status='died', finished_at=? WHERE run_id=?",
+                            (now, run_id))
+                con.execute("DELETE FROM claims WHERE run_id=?", (run_id,))
+        return dead
 
     def get(self, keys: Iterable[str]) -> dict[str, CellResult]:
         """Rows for the given keys (missing keys are absent from the result)."""
@@ -254,11 +389,15 @@ class ResultStore:
     # -- runs -----------------------------------------------------------------
     def start_run(self, *, executor: str, jobs: int, n_cells: int, n_skipped: int,
                   config: str) -> int:
+        now = time.time()
+        pid = os.getpid()
         with self._tx() as con:
             cur = con.execute(
-                "INSERT INTO runs (started_at, status, executor, jobs, n_cells, n_skipped, config)"
-                " VALUES (?, 'running', ?, ?, ?, ?, ?)",
-                (time.time(), executor, jobs, n_cells, n_skipped, config),
+                "INSERT INTO runs (started_at, status, executor, jobs, n_cells, n_skipped, "
+                "config, pid, host, pid_start, heartbeat)"
+                " VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (now, executor, jobs, n_cells, n_skipped, config, pid, socket.gethostname(),
+                 _process_start(pid), now),
             )
             return int(cur.lastrowid)
 
@@ -277,6 +416,7 @@ class ResultStore:
                 "wall_seconds=? WHERE run_id=?",
                 (time.time(), status, n, failed, wall_seconds, run_id),
             )
+            con.execute("DELETE FROM claims WHERE run_id=?", (run_id,))
 
     def runs(self) -> list[dict[str, Any]]:
         rows = self._con.execute("SELECT * FROM runs ORDER BY run_id")

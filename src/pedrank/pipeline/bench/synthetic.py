@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from pedrank._fs import atomic_write_text
+
 
 def make_feature_zoo(
     directory: str | os.PathLike[str],
@@ -67,6 +69,5 @@ def make_feature_zoo(
             save_feature_file(directory / pattern.format(model=model, dataset=dataset),
                               X, labels, source=source, source_probs=probs)
             gt[dataset][model] = round(float(50.0 + 12.0 * quality + rng.normal(0, 2.0)), 3)
-    with (directory / "groundtruth.json").open("w", encoding="utf-8") as fh:
-        json.dump(gt, fh, indent=1, sort_keys=True)
+    atomic_write_text(directory / "groundtruth.json", json.dumps(gt, indent=1, sort_keys=True))
     return gt

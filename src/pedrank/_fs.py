@@ -1,0 +1,284 @@
+"""Atomic file writes, content digests and safe ``.npz`` reading: the one home of each.
+
+Every file pedrank writes (feature files, cached features, source statistics,
+reports' data) goes through :func:`atomic_write_bytes` or one of its wrappers,
+so a crash or Ctrl-C leaves either the old file or the complete new one, never
+a half-written file, and no temporary file behind. Written files get the mode
+an ordinary ``open(path, "w")`` would give them (``0o666 & ~umask``):
+:func:`tempfile.mkstemp` creates files ``0o600``, which would make shared
+caches and results unreadable to the group whatever the user's umask says.
+
+:func:`file_digest` is the one content hash of a file (SHA-256, streamed),
+memoised within the process on ``(device, inode, size, mtime_ns, ctime_ns)`` so a run
+hashes each input once, yet a file rewritten in place (new mtime, ctime or
+size) is hashed again.
+
+:func:`check_npz` reads only the zip directory and the ``.npy`` headers of an
+``.npz`` file and refuses one whose arrays would not fit the memory budget or
+whose declared sizes do not match the bytes stored (a 1 KB file claiming a
+huge shape; a deflate bomb), before numpy allocates anything.
+
+Standard library only (plus numpy's header reader in :func:`check_npz`): this
+module sits below every pedrank layer, ``core`` included.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+import threading
+import zipfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+__all__ = [
+    "NpzError",
+    "atomic_save_npy",
+    "atomic_save_npz",
+    "atomic_write",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "check_npz",
+    "file_digest",
+    "memory_budget",
+]
+
+_CHUNK = 1 << 20
+
+
+def _umask() -> int:
+    """The process umask (read by setting and restoring it; there is no getter)."""
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
+_UMASK_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike[str], mode: str = "wb",
+                 encoding: str | None = None) -> Iterator[IO[Any]]:
+    """Open a temporary file next to ``path``; on success fsync it and rename it over ``path``.
+
+    The temporary file lives in the same folder (``os.replace`` is atomic only
+    within one file system) and is removed on any error, ``KeyboardInterrupt``
+    included. The final file's mode honours the umask (``0o666 & ~umask``).
+    The parent folder must exist.
+    """
+    if mode not in ("wb", "w"):
+        raise ValueError(f"atomic_write mode must be 'wb' or 'w'; got {mode!r}")
+    p = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())
+        with os.fdopen(fd, mode, encoding=encoding if mode == "w" else None) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, p)  # readers see the old file or the whole new one
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_write`)."""
+    with atomic_write(path, "wb") as fh:
+        fh.write(data)
+    return Path(path)
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str, encoding: str = "utf-8") -> Path:
+    """Write ``text`` to ``path`` atomically (see :func:`atomic_write`)."""
+    with atomic_write(path, "w", encoding=encoding) as fh:
+        fh.write(text)
+    return Path(path)
+
+
+def atomic_save_npy(path: str | os.PathLike[str], array: Any) -> Path:
+    """``numpy.save`` (no pickle) to ``path`` atomically."""
+    import numpy as np
+
+    with atomic_write(path, "wb") as fh:
+        np.save(fh, array, allow_pickle=False)
+    return Path(path)
+
+
+def atomic_save_npz(path: str | os.PathLike[str], **arrays: Any) -> Path:
+    """``numpy.savez`` (uncompressed, no pickle) of ``arrays`` to ``path`` atomically."""
+    import numpy as np
+
+    with atomic_write(path, "wb") as fh:
+        np.savez(fh, **arrays)
+    return Path(path)
+
+
+# --------------------------------------------------------------------------- digests
+
+_DIGESTS: dict[tuple[int, int, int, int, int, str], str] = {}
+_DIGEST_LOCK = threading.Lock()
+
+
+def file_digest(path: str | os.PathLike[str], *, stat: os.stat_result | None = None) -> str:
+    """SHA-256 (hex) of a file's bytes, memoised on (device, inode, size, mtime_ns, ctime_ns).
+
+    A file rewritten in place changes its size or mtime_ns, so it is hashed
+    again; the inode-change time (which no user call can set back, unlike the
+    mtime that ``touch -d`` or ``os.utime`` restore) covers the rest. An
+    untouched file is read once per process however often it is asked for.
+    """
+    st = stat if stat is not None else os.stat(path)
+    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, os.fspath(path))
+    with _DIGEST_LOCK:
+        cached = _DIGESTS.get(key)
+    if cached is not None:
+        return cached
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(_CHUNK):
+            h.update(block)
+    digest = h.hexdigest()
+    with _DIGEST_LOCK:
+        _DIGESTS[key] = digest
+    return digest
+
+
+def _clear_digest_cache() -> None:
+    """Forget every memoised digest (tests)."""
+    with _DIGEST_LOCK:
+        _DIGESTS.clear()
+
+
+# --------------------------------------------------------------------------- npz guard
+
+
+class NpzError(ValueError):
+    """An ``.npz`` file that cannot or must not be read; the message names the file."""
+
+
+def memory_budget() -> int:
+    """Bytes a single load may allocate: ``$PEDRANK_MEMORY_BUDGET`` or half the available RAM.
+
+    The environment variable takes a byte count with an optional K/M/G/T suffix
+    (``PEDRANK_MEMORY_BUDGET=4G``). Without it, half of the memory reported as
+    available by ``/proc/meminfo`` (or ``os.sysconf``), at least 256 MiB.
+    """
+    env = os.environ.get("PEDRANK_MEMORY_BUDGET", "").strip()
+    if env:
+        units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+        scale = units.get(env[-1].upper(), 1)
+        digits = env[:-1] if env[-1].upper() in units else env
+        try:
+            value = float(digits) * scale
+        except ValueError:
+            raise ValueError(
+                f"PEDRANK_MEMORY_BUDGET={env!r}: expected bytes, e.g. 4G or 500M") from None
+        if not value > 0 or value != value or value == float("inf"):
+            raise ValueError(f"PEDRANK_MEMORY_BUDGET={env!r}: must be a positive size")
+        return int(value)
+    return max(256 << 20, _available_memory() // 2)
+
+
+def _available_memory() -> int:
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        return 8 << 30
+
+
+def _npy_header(fh: IO[bytes]) -> tuple[tuple[int, ...], Any, int]:
+    """(shape, dtype, header length) of an ``.npy`` stream, reading only its header."""
+    import numpy as np
+    from numpy.lib import format as npformat
+
+    version = npformat.read_magic(fh)
+    readers: dict[tuple[int, int], Callable[..., Any]] = {
+        (1, 0): npformat.read_array_header_1_0, (2, 0): npformat.read_array_header_2_0}
+    reader = readers.get(version)
+    if reader is None:
+        raise ValueError(f"unsupported .npy format version {version}")
+    shape, _fortran, dtype = reader(fh, max_header_size=1 << 16)
+    return tuple(int(s) for s in shape), np.dtype(dtype), fh.tell()
+
+
+def check_npz(path: str | os.PathLike[str], *, budget: int | None = None,
+              what: str = ".npz file") -> dict[str, tuple[tuple[int, ...], Any]]:
+    """Check an ``.npz`` file before loading it; return ``{name: (shape, dtype)}``.
+
+    Refuses (``NpzError``, naming the file and the fix): something that is not
+    a zip archive (a ``.npy`` file, an empty file, text), members that are not
+    ``.npy`` arrays, object (pickled) arrays, an array whose declared size does
+    not match the bytes stored in the archive, and arrays that together exceed
+    ``budget`` bytes (default :func:`memory_budget`). Compressed members may
+    inflate at most to their declared size, so a deflate bomb is refused from
+    its header instead of being decompressed.
+    """
+    p = Path(path)
+    budget = memory_budget() if budget is None else budget
+    if p.is_dir():
+        raise NpzError(f"{p}: is a directory; expected a {what}")
+    try:
+        with open(p, "rb") as raw:
+            magic = raw.read(6)
+    except OSError as exc:
+        raise NpzError(f"{p}: cannot read ({exc.strerror or exc})") from None
+    if not magic:
+        raise NpzError(f"{p}: empty file; expected a {what} (write it with numpy.savez)")
+    if magic == b"\x93NUMPY":
+        raise NpzError(f"{p}: is a single .npy array; expected a {what} with named arrays "
+                       "(write it with numpy.savez(path, features=..., labels=...))")
+    if not zipfile.is_zipfile(p):
+        raise NpzError(f"{p}: not a {what} (not a zip archive; write it with numpy.savez)")
+    try:
+        with zipfile.ZipFile(p) as zf:
+            out = _check_members(p, zf, budget, what)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as exc:
+        raise NpzError(f"{p}: corrupt {what} ({exc}); write it again") from None
+    return out
+
+
+def _check_members(p: Path, zf: zipfile.ZipFile, budget: int,
+                   what: str) -> dict[str, tuple[tuple[int, ...], Any]]:
+    """Header checks of every member of an open ``.npz`` archive (see :func:`check_npz`)."""
+    out: dict[str, tuple[tuple[int, ...], Any]] = {}
+    total = 0
+    for info in zf.infolist():
+        name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+        if not info.filename.endswith(".npy"):
+            raise NpzError(f"{p}: member {info.filename!r} is not a .npy array; not a {what}")
+        with zf.open(info) as fh:
+            try:
+                shape, dtype, header = _npy_header(fh)  # type: ignore[arg-type]
+            except ValueError as exc:
+                raise NpzError(f"{p}: array {name!r} has an invalid .npy header ({exc}); "
+                               "write the file again") from None
+        if dtype.hasobject:
+            raise NpzError(f"{p}: array {name!r} holds Python objects (pickled data), which "
+                           "pedrank never loads; store numbers or fixed-width strings")
+        n_bytes = dtype.itemsize
+        for s in shape:
+            n_bytes *= s
+        if info.file_size != header + n_bytes:
+            raise NpzError(
+                f"{p}: array {name!r} declares shape {shape} ({n_bytes} bytes) but holds "
+                f"{max(0, info.file_size - header)} bytes; the file is corrupt, write it again")
+        total += n_bytes
+        if total > budget:
+            raise NpzError(
+                f"{p}: arrays need {total / 2**20:.0f} MiB, above the memory budget of "
+                f"{budget / 2**20:.0f} MiB; subsample the data or raise PEDRANK_MEMORY_BUDGET")
+        out[name] = (shape, dtype)
+    return out
