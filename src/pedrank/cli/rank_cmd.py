@@ -15,11 +15,6 @@ from pedrank.cli._common import (
     format_records,
     metric_options,
 )
-from pedrank.core.evaluation import evaluate
-from pedrank.core.metrics import get_metric
-from pedrank.core.scoring import is_saturated, ranking_records, saturation_message, score
-from pedrank.groundtruth import load_file
-from pedrank.pipeline.feature_files import load_feature_file
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -38,6 +33,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _accuracies(path: Path, dataset: str | None) -> dict[str, float]:
+    from pedrank.groundtruth import load_file
+
     try:
         table = load_file(path)
     except (ValueError, OSError) as exc:
@@ -54,6 +51,11 @@ def _accuracies(path: Path, dataset: str | None) -> dict[str, float]:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here, not at module level: building the parser stays cheap (`--help` < 1 s).
+
+    from pedrank.core.evaluation import evaluate
+    from pedrank.core.metrics import get_metric
+    from pedrank.core.scoring import is_saturated, ranking_records, saturation_message, score
+    from pedrank.pipeline.feature_files import load_feature_file
 
     spec = get_metric(args.metric)
     if not args.directory.is_dir():

@@ -7,10 +7,6 @@ import json
 from pathlib import Path
 
 from pedrank.cli._common import add_metric_options, build_ped, check_scoring, metric_options
-from pedrank.core.metrics import get_metric
-from pedrank.core.scoring import score
-from pedrank.core.source import SourceStats
-from pedrank.pipeline.feature_files import load_feature_file
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -26,6 +22,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here, not at module level: building the parser stays cheap (`--help` < 1 s).
+
+    from pedrank.core.metrics import get_metric
+    from pedrank.core.scoring import score
+    from pedrank.core.source import SourceStats
+    from pedrank.pipeline.feature_files import load_feature_file
 
     spec = get_metric(args.metric)
     ff = load_feature_file(args.features, require_features=spec.input == "features")

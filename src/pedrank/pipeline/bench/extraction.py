@@ -51,7 +51,7 @@ def ensure_features(config: BenchConfig, gt: Mapping[str, Mapping[str, float]] |
     A pair whose extraction fails is reported and left missing: the benchmark
     then lists its cells as "feature file not found" and runs the others.
     """
-    from pedrank.pipeline.bench.runner import feature_path
+    from pedrank.pipeline.bench.config import feature_path
     from pedrank.pipeline.feature_files import save_feature_file
 
     if config.extract is None:

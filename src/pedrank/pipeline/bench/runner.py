@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from pedrank._progress import ProgressArg, progress_bar
-from pedrank.pipeline.bench.config import BASELINE, SCHEDULER_LOCAL, BenchConfig
+from pedrank.pipeline.bench.config import BASELINE, SCHEDULER_LOCAL, BenchConfig, feature_path
 from pedrank.pipeline.bench.store import SCHEMA_VERSION, CellResult, ResultStore, cell_key
 
 _MAX_ERROR = 1000
@@ -112,36 +112,6 @@ class RunSummary:
 
 class NoWorkerError(RuntimeError):
     """A Dask run lost every worker (or never had one) for longer than its timeout."""
-
-
-def feature_path(config: BenchConfig, model: str, dataset: str, pattern: str | None = None,
-                 ) -> Path:
-    """``features / pattern`` for one (model, dataset), guaranteed inside ``features``.
-
-    A dataset (or model) given as a path (``/data/flowers``, ``../x``) would
-    otherwise turn ``{dataset}/{model}.npz`` into a file inside the user's data
-    folder: such names are reduced to their last component plus a short hash
-    of the whole name, so nothing is written outside the features folder.
-    """
-    assert config.features is not None
-    pattern = config.pattern if pattern is None else pattern
-    path = config.features / pattern.format(model=_safe_name(model), dataset=_safe_name(dataset))
-    root = config.features.resolve()
-    if not path.resolve().is_relative_to(root):
-        raise ValueError(f"pattern {pattern!r} places {model}/{dataset} outside the features "
-                         f"folder {config.features}; use a relative pattern without '..'")
-    return path
-
-
-def _safe_name(name: str) -> str:
-    """``name`` if it is a plain file-name part, else a path-free stand-in (see feature_path)."""
-    if "/" not in name and "\\" not in name and name not in ("", ".", "..") \
-            and not name.startswith("~"):
-        return name
-    import hashlib
-
-    stem = Path(name.rstrip("/\\")).name or "data"
-    return f"{stem}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
 
 
 # --------------------------------------------------------------------------- planning
