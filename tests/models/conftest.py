@@ -57,3 +57,56 @@ def export_onnx(module, path, size=None, output_names=("features",)):
             input_names=["images"], output_names=list(output_names), dynamic_axes=axes,
         )
     return path
+
+
+VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "dog", "sat", "ran",
+         "on", "mat", "a", "log", "fast", "##s"]
+
+
+@pytest.fixture(scope="session")
+def hf_vit_dir(tmp_path_factory):
+    """A random 1-layer ViT (16x16 input, 8-d) with its image processor, save_pretrained."""
+    transformers = pytest.importorskip("transformers", reason="hf: specs need transformers")
+    pytest.importorskip("torch")
+    folder = tmp_path_factory.mktemp("hf-vit")
+    config = transformers.ViTConfig(
+        image_size=16, patch_size=8, hidden_size=8, num_hidden_layers=1,
+        num_attention_heads=2, intermediate_size=16,
+    )
+    transformers.ViTModel(config).save_pretrained(folder)
+    transformers.ViTImageProcessor(
+        size={"height": 16, "width": 16}, image_mean=[0.4, 0.5, 0.6], image_std=[0.2, 0.25, 0.3]
+    ).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def hf_resnet_dir(tmp_path_factory):
+    """A random tiny ResNet (pooler_output is (B, C, 1, 1)) with its image processor."""
+    transformers = pytest.importorskip("transformers", reason="hf: specs need transformers")
+    pytest.importorskip("torch")
+    folder = tmp_path_factory.mktemp("hf-resnet")
+    config = transformers.ResNetConfig(
+        embedding_size=4, hidden_sizes=[6, 7], depths=[1, 1], layer_type="basic"
+    )
+    transformers.ResNetModel(config).save_pretrained(folder)
+    transformers.ConvNextImageProcessor(size={"shortest_edge": 32}).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def hf_bert_dir(tmp_path_factory):
+    """A random 1-layer BERT with a WordPiece tokenizer built from our own vocab file."""
+    transformers = pytest.importorskip("transformers", reason="hf: specs need transformers")
+    pytest.importorskip("torch")
+    folder = tmp_path_factory.mktemp("hf-bert")
+    vocab = folder / "vocab.txt"
+    vocab.write_text("\n".join(VOCAB) + "\n")
+    # Positional: the vocabulary argument is `vocab_file` in transformers 4, `vocab` in 5.
+    transformers.BertTokenizer(str(vocab)).save_pretrained(folder)
+    config = transformers.BertConfig(
+        vocab_size=len(VOCAB), hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+        intermediate_size=16, max_position_embeddings=32,
+    )
+    transformers.BertModel(config).save_pretrained(folder)
+    return folder
