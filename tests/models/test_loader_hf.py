@@ -96,3 +96,16 @@ def test_hf_missing_folder_and_unreachable_hub(tmp_path, monkeypatch):
 def test_hf_text_model_on_image_data_is_refused(hf_bert_dir, tiny_images):
     with pytest.raises(ModelSpecError, match="text model but the data 'tiny' is vision"):
         extract_features(resolve_model(f"hf:{hf_bert_dir}"), tiny_images)
+
+
+def test_hf_text_model_on_a_csv_file(hf_bert_dir, tmp_path):
+    pd = pytest.importorskip("pandas")
+    from pedrank.datasets.resolve import load_data
+
+    path = tmp_path / "pets.csv"
+    pd.DataFrame({"text": TEXTS * 2, "label": ["a", "b", "b", "a", "a"] * 2}).to_csv(path)
+    data = load_data(path)
+    fs = extract_features(resolve_model(f"hf:{hf_bert_dir}", kind="text"), data,
+                          cache_dir=tmp_path / "cache")
+    assert fs.features.shape == (10, 8) and np.array_equal(fs.labels, data.labels)
+    np.testing.assert_allclose(fs.features[:5], fs.features[5:], rtol=1e-5, atol=1e-6)
