@@ -219,3 +219,21 @@ def test_model_data_modality_mismatch(tmp_path, tiny_cnn):
 
     with pytest.raises(ModelSpecError, match="vision model but the data 'texts' is text"):
         extract_features(resolve_model(str(path)), Texts())
+
+
+def test_input_the_model_rejects_is_one_line(tmp_path, tiny_images):
+    torch = pytest.importorskip("torch")
+    fixed = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 2))
+    path = tmp_path / "fixed8.pt"
+    torch.jit.save(torch.jit.trace(fixed, torch.randn(1, 3, 8, 8)), str(path))
+    with pytest.raises(ModelSpecError, match=r"fixed8\.pt.*model failed on its input.*image_size"):
+        extract_features(resolve_model(str(path), image_size=16), tiny_images, device="cpu")
+    onnx_path = export_onnx(_linear8(torch), tmp_path / "fixed8.onnx", size=8)
+    spec = resolve_model(str(onnx_path))
+    object.__setattr__(spec, "preprocessing", ImagePreprocessing(16))  # a wrong size on purpose
+    with pytest.raises(ModelSpecError, match=r"fixed8\.onnx.*model failed on its input"):
+        extract_features(spec, tiny_images)
+
+
+def _linear8(torch):
+    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 2)).eval()

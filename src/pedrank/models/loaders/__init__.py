@@ -25,6 +25,7 @@ the rule in :mod:`pedrank.models.loaders._pooling`.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -121,8 +122,9 @@ def _resolve_path_or_zoo(spec: str, opts: dict[str, Any]) -> ModelSpec:
 
 
 def _placed(model: Any, device: str | None) -> Any:
-    """Tell self-contained callables (text encoders that tokenize) which device to use."""
-    if device is not None and hasattr(model, "set_device"):
+    """Tell self-contained callables (text encoders that tokenize) which device to use
+    (``None``: CUDA when available, as for torch modules)."""
+    if hasattr(model, "set_device"):
         model.set_device(device)
     return model
 
@@ -185,3 +187,19 @@ def extract_features(
         raise fail(spec.spec, f"unexpected model output: {exc}",
                    "return (batch, features) from the model, or wrap it as python:MODULE:FUNC"
                    ) from None
+    except Exception as exc:
+        if not _is_model_failure(exc):
+            raise
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+        raise fail(spec.spec, f"the model failed on its input ({type(exc).__name__}: {first})",
+                   "check image_size (the model may take one fixed input size) and that the "
+                   "model takes float32 NCHW images or list[str] texts") from exc
+
+
+def _is_model_failure(exc: BaseException) -> bool:
+    """A forward pass that rejected its input: torch's RuntimeError (not out-of-memory) or
+    an onnxruntime error. Anything else is left to propagate unchanged."""
+    if type(exc).__module__.startswith("onnxruntime"):
+        return True
+    oom = getattr(sys.modules.get("torch"), "OutOfMemoryError", ())
+    return isinstance(exc, RuntimeError) and not isinstance(exc, oom)

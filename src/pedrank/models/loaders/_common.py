@@ -71,7 +71,7 @@ class ModelSpec:
     preprocessing: Any
     image_size: int | None
     description: str
-    loader: Callable[[], Any] = field(repr=False, compare=False, default=lambda: None)
+    loader: Callable[[], Any] | None = field(repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -79,6 +79,8 @@ class ModelSpec:
 
     def load(self) -> Any:
         """Load the weights: a ``torch.nn.Module`` or callable that ``extract`` accepts."""
+        if self.loader is None:
+            raise fail(self.spec, "this ModelSpec has no loader", "create it with resolve_model")
         return self.loader()
 
 
