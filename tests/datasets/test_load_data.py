@@ -157,3 +157,24 @@ def test_builtin_text_dataset():
     except TextDatasetUnavailable as exc:
         pytest.skip(f"Debian fortunes not installed: {exc}")
     assert isinstance(ds, TextDataset) and len(ds) == 40 and len(ds.classes) >= 2
+
+
+def test_integral_float_class_ids_become_integers(tmp_path):
+    path = tmp_path / "ids.csv"
+    path.write_text("text,label\na,1.0\nb,0.0\nc,1.0\n")
+    ds = load_data(path)
+    assert ds.labels.dtype == np.int64 and ds.classes == ("0", "1")
+
+
+def test_csv_of_debian_fortunes(tmp_path):
+    from pedrank.datasets.text import TextDatasetUnavailable, load_text_dataset
+
+    try:
+        texts, labels = load_text_dataset("fortune-category", max_per_class=4)
+    except TextDatasetUnavailable as exc:
+        pytest.skip(f"Debian fortunes not installed: {exc}")
+    path = tmp_path / "fortunes.csv"
+    pd.DataFrame({"content": texts, "class": labels}).to_csv(path, index=False)
+    ds = load_data(path, max_samples=len(texts) // 2)
+    assert set(ds.inputs) <= set(texts) and len(ds) == len(texts) // 2
+    assert set(ds.classes) == set(labels)
