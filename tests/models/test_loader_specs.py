@@ -10,7 +10,12 @@ import pytest
 from conftest import export_onnx
 
 from pedrank.models.extract import ImagePreprocessing
-from pedrank.models.loaders import ModelSpecError, extract_features, resolve_model
+from pedrank.models.loaders import (
+    ModelRunError,
+    ModelSpecError,
+    extract_features,
+    resolve_model,
+)
 
 FORMS = "hf:ID_OR_DIR, timm:NAME, python:MODULE:FUNC"
 
@@ -226,12 +231,12 @@ def test_input_the_model_rejects_is_one_line(tmp_path, tiny_images):
     fixed = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 2))
     path = tmp_path / "fixed8.pt"
     torch.jit.save(torch.jit.trace(fixed, torch.randn(1, 3, 8, 8)), str(path))
-    with pytest.raises(ModelSpecError, match=r"fixed8\.pt.*model failed on its input.*image_size"):
+    with pytest.raises(ModelRunError, match=r"fixed8\.pt.*model failed on its input.*image_size"):
         extract_features(resolve_model(str(path), image_size=16), tiny_images, device="cpu")
     onnx_path = export_onnx(_linear8(torch), tmp_path / "fixed8.onnx", size=8)
     spec = resolve_model(str(onnx_path))
     object.__setattr__(spec, "preprocessing", ImagePreprocessing(16))  # a wrong size on purpose
-    with pytest.raises(ModelSpecError, match=r"fixed8\.onnx.*model failed on its input"):
+    with pytest.raises(ModelRunError, match=r"fixed8\.onnx.*model failed on its input"):
         extract_features(spec, tiny_images)
 
 

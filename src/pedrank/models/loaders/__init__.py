@@ -32,13 +32,21 @@ from typing import Any
 from pedrank.models.loaders._common import (
     ACCEPTED_FORMS,
     KINDS,
+    ModelRunError,
     ModelSpec,
     ModelSpecError,
     fail,
 )
 from pedrank.models.loaders._pooling import OutputShapeError
 
-__all__ = ["ACCEPTED_FORMS", "ModelSpec", "ModelSpecError", "extract_features", "resolve_model"]
+__all__ = [
+    "ACCEPTED_FORMS",
+    "ModelRunError",
+    "ModelSpec",
+    "ModelSpecError",
+    "extract_features",
+    "resolve_model",
+]
 
 _PREFIXES = ("hf:", "timm:", "python:")
 
@@ -158,7 +166,10 @@ def extract_features(
     ------
     ModelSpecError
         Model and data of different modalities, or an output that is not (N, D)
-        after the output rule.
+        after the output rule (bad input).
+    ModelRunError
+        The forward pass rejected its input (a torch ``RuntimeError`` other than
+        out-of-memory, an onnxruntime error): a failed computation, one line.
     """
     from pedrank.models.extract import DEFAULT_CHUNK, _extract
 
@@ -193,7 +204,8 @@ def extract_features(
         first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
         raise fail(spec.spec, f"the model failed on its input ({type(exc).__name__}: {first})",
                    "check image_size (the model may take one fixed input size) and that the "
-                   "model takes float32 NCHW images or list[str] texts") from exc
+                   "model takes float32 NCHW images or list[str] texts", cls=ModelRunError
+                   ) from exc
 
 
 def _is_model_failure(exc: BaseException) -> bool:

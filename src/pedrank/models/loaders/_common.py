@@ -9,7 +9,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ACCEPTED_FORMS", "ModelSpec", "ModelSpecError", "digest_files", "file_digest", "fail"]
+__all__ = [
+    "ACCEPTED_FORMS",
+    "ModelRunError",
+    "ModelSpec",
+    "ModelSpecError",
+    "digest_files",
+    "fail",
+    "file_digest",
+]
 
 KINDS = ("vision", "text")
 
@@ -25,12 +33,18 @@ class ModelSpecError(ValueError):
     and the fix."""
 
 
-def fail(spec: str, problem: str, fix: str | None = None) -> ModelSpecError:
-    """A :class:`ModelSpecError` ``model 'SPEC': PROBLEM; FIX`` (one line)."""
+class ModelRunError(RuntimeError):
+    """A model that loaded but failed in its forward pass; the one-line message names the
+    spec. A failed computation, not bad input: a ranking of several models goes on without
+    this one."""
+
+
+def fail(spec: str, problem: str, fix: str | None = None, *, cls: type = ModelSpecError) -> Any:
+    """A :class:`ModelSpecError` (or ``cls``) ``model 'SPEC': PROBLEM; FIX`` (one line)."""
     msg = f"model {spec!r}: {problem}"
     if fix:
         msg += f"; {fix}"
-    return ModelSpecError(" ".join(msg.split()))  # one line, whatever the parts held
+    return cls(" ".join(msg.split()))  # one line, whatever the parts held
 
 
 def missing_file(spec: str, path: Path) -> ModelSpecError:
