@@ -10,12 +10,7 @@ import pytest
 from conftest import export_onnx
 
 from pedrank.models.extract import ImagePreprocessing
-from pedrank.models.loaders import (
-    ModelRunError,
-    ModelSpecError,
-    extract_features,
-    resolve_model,
-)
+from pedrank.models.loaders import ModelSpecError, extract_features, resolve_model
 
 FORMS = "hf:ID_OR_DIR, timm:NAME, python:MODULE:FUNC"
 
@@ -226,19 +221,12 @@ def test_model_data_modality_mismatch(tmp_path, tiny_cnn):
         extract_features(resolve_model(str(path)), Texts())
 
 
-def test_input_the_model_rejects_is_one_line(tmp_path, tiny_images):
+def test_a_forward_pass_error_propagates_unchanged(tmp_path, tiny_images):
+    """A failed computation stays what it is (select reports it and ranks the other models)."""
     torch = pytest.importorskip("torch")
     fixed = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 2))
     path = tmp_path / "fixed8.pt"
     torch.jit.save(torch.jit.trace(fixed, torch.randn(1, 3, 8, 8)), str(path))
-    with pytest.raises(ModelRunError, match=r"fixed8\.pt.*model failed on its input.*image_size"):
+    with pytest.raises(RuntimeError) as info:
         extract_features(resolve_model(str(path), image_size=16), tiny_images, device="cpu")
-    onnx_path = export_onnx(_linear8(torch), tmp_path / "fixed8.onnx", size=8)
-    spec = resolve_model(str(onnx_path))
-    object.__setattr__(spec, "preprocessing", ImagePreprocessing(16))  # a wrong size on purpose
-    with pytest.raises(ModelRunError, match=r"fixed8\.onnx.*model failed on its input"):
-        extract_features(spec, tiny_images)
-
-
-def _linear8(torch):
-    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 2)).eval()
+    assert not isinstance(info.value, ValueError)

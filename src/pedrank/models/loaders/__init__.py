@@ -25,28 +25,19 @@ the rule in :mod:`pedrank.models.loaders._pooling`.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
 from pedrank.models.loaders._common import (
     ACCEPTED_FORMS,
     KINDS,
-    ModelRunError,
     ModelSpec,
     ModelSpecError,
     fail,
 )
 from pedrank.models.loaders._pooling import OutputShapeError
 
-__all__ = [
-    "ACCEPTED_FORMS",
-    "ModelRunError",
-    "ModelSpec",
-    "ModelSpecError",
-    "extract_features",
-    "resolve_model",
-]
+__all__ = ["ACCEPTED_FORMS", "ModelSpec", "ModelSpecError", "extract_features", "resolve_model"]
 
 _PREFIXES = ("hf:", "timm:", "python:")
 
@@ -167,9 +158,10 @@ def extract_features(
     ModelSpecError
         Model and data of different modalities, or an output that is not (N, D)
         after the output rule (bad input).
-    ModelRunError
-        The forward pass rejected its input (a torch ``RuntimeError`` other than
-        out-of-memory, an onnxruntime error): a failed computation, one line.
+
+    Errors of the model's own forward pass (a torch ``RuntimeError``, an
+    onnxruntime error) propagate unchanged: a failed computation, which
+    :func:`pedrank.select` reports for that model while it ranks the others.
     """
     from pedrank.models.extract import DEFAULT_CHUNK, _extract
 
@@ -198,20 +190,3 @@ def extract_features(
         raise fail(spec.spec, f"unexpected model output: {exc}",
                    "return (batch, features) from the model, or wrap it as python:MODULE:FUNC"
                    ) from None
-    except Exception as exc:
-        if not _is_model_failure(exc):
-            raise
-        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
-        raise fail(spec.spec, f"the model failed on its input ({type(exc).__name__}: {first})",
-                   "check image_size (the model may take one fixed input size) and that the "
-                   "model takes float32 NCHW images or list[str] texts", cls=ModelRunError
-                   ) from exc
-
-
-def _is_model_failure(exc: BaseException) -> bool:
-    """A forward pass that rejected its input: torch's RuntimeError (not out-of-memory) or
-    an onnxruntime error. Anything else is left to propagate unchanged."""
-    if type(exc).__module__.startswith("onnxruntime"):
-        return True
-    oom = getattr(sys.modules.get("torch"), "OutOfMemoryError", ())
-    return isinstance(exc, RuntimeError) and not isinstance(exc, oom)

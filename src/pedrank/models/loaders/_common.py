@@ -11,7 +11,6 @@ from typing import Any
 
 __all__ = [
     "ACCEPTED_FORMS",
-    "ModelRunError",
     "ModelSpec",
     "ModelSpecError",
     "digest_files",
@@ -33,18 +32,12 @@ class ModelSpecError(ValueError):
     and the fix."""
 
 
-class ModelRunError(RuntimeError):
-    """A model that loaded but failed in its forward pass; the one-line message names the
-    spec. A failed computation, not bad input: a ranking of several models goes on without
-    this one."""
-
-
-def fail(spec: str, problem: str, fix: str | None = None, *, cls: type = ModelSpecError) -> Any:
-    """A :class:`ModelSpecError` (or ``cls``) ``model 'SPEC': PROBLEM; FIX`` (one line)."""
+def fail(spec: str, problem: str, fix: str | None = None) -> ModelSpecError:
+    """A :class:`ModelSpecError` ``model 'SPEC': PROBLEM; FIX`` (one line)."""
     msg = f"model {spec!r}: {problem}"
     if fix:
         msg += f"; {fix}"
-    return cls(" ".join(msg.split()))  # one line, whatever the parts held
+    return ModelSpecError(" ".join(msg.split()))  # one line, whatever the parts held
 
 
 def missing_file(spec: str, path: Path) -> ModelSpecError:
