@@ -141,3 +141,15 @@ def test_timm_wiring_with_a_fake_timm(fake_timm, tiny_images):
 def test_timm_unknown_model(fake_timm):
     with pytest.raises(ModelSpecError, match="timm has no pretrained model 'nope'"):
         resolve_model("timm:nope")
+
+
+def test_a_module_that_fails_on_import_is_one_line(tmp_path):
+    path = tmp_path / "boom.py"
+    path.write_text("import numpy\nraise RuntimeError('no weights here\\nsecond line')\n")
+    with pytest.raises(ModelSpecError, match=r"importing .*boom\.py' failed \(RuntimeError: no "
+                                             r"weights here\); fix the module") as info:
+        resolve_model(f"python:{path}:build")
+    assert "\n" not in str(info.value)
+    path.write_text("import a_package_that_is_not_installed_xyz\ndef build(): pass\n")
+    with pytest.raises(ModelSpecError, match="ModuleNotFoundError.*not_installed_xyz"):
+        resolve_model(f"python:{path}:build")
