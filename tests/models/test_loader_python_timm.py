@@ -112,8 +112,12 @@ def fake_timm(monkeypatch):
             return {"input_size": (3, 12, 12), "mean": (0.1, 0.2, 0.3), "std": (0.5, 0.5, 0.5),
                     "tag": "fake_in1k"}
 
+    class FixedCfg(Cfg):
+        def to_dict(self):
+            return {**super().to_dict(), "fixed_input_size": True}
+
     def get_pretrained_cfg(name):
-        return Cfg() if name == "tiny" else None
+        return {"tiny": Cfg(), "tiny-vit": FixedCfg()}.get(name)
 
     def create_model(name, pretrained, num_classes):
         created.append((name, pretrained, num_classes))
@@ -136,6 +140,7 @@ def test_timm_wiring_with_a_fake_timm(fake_timm, tiny_images):
     assert fs.features.shape == (12, 4)
     assert fake_timm.created == [("tiny", True, 0)]
     assert resolve_model("timm:tiny", image_size=20).image_size == 20
+    assert resolve_model("timm:tiny-vit", image_size=20).image_size == 12  # fixed_input_size
 
 
 def test_timm_unknown_model(fake_timm):
