@@ -23,6 +23,7 @@ _COMMANDS: tuple[str, ...] = (
     "metrics",
     "extract",
     "demo",
+    "select",
 )
 
 
