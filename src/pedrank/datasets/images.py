@@ -62,6 +62,8 @@ class ImageDataset:
         Content hash (computed when not given).
     classes : tuple of str
         Human-readable class names, index = label value when known.
+    modality : str
+        ``"vision"``: which models can read the inputs (text datasets say ``"text"``).
     """
 
     inputs: Any
@@ -69,6 +71,7 @@ class ImageDataset:
     name: str = "arrays"
     fingerprint: str = ""
     classes: tuple[str, ...] = field(default=())
+    modality: str = "vision"
 
     def __post_init__(self) -> None:
         labels = np.asarray(self.labels)

@@ -224,7 +224,14 @@ def _torch_device(device: str | None) -> str:
 
 
 def _as_batch_function(model: Any, device: str | None, output_name: str | None) -> Callable:
-    """Wrap ``model`` into ``batch -> (B, D) float32 ndarray``."""
+    """Wrap ``model`` into ``batch -> (B, D) float32 ndarray``.
+
+    Tuples, dicts and ``transformers`` ``ModelOutput`` s are reduced by the output
+    rule of :func:`pedrank.models.loaders._pooling.pool_output` (``pooler_output``,
+    else the first 2-D tensor, else the mean-pooled first 3-D/4-D tensor).
+    """
+    from pedrank.models.loaders._pooling import pool_output
+
     if _is_torch_module(model):
         import torch
 
@@ -234,8 +241,7 @@ def _as_batch_function(model: Any, device: str | None, output_name: str | None) 
         def run_torch(batch: Any) -> np.ndarray:
             with torch.inference_mode():
                 x = torch.as_tensor(np.asarray(batch), device=dev)
-                out = model(x)
-            return out.detach().float().cpu().numpy()
+                return pool_output(model(x))
 
         return run_torch
     if isinstance(model, str | os.PathLike) and str(model).endswith(".onnx"):
@@ -247,7 +253,7 @@ def _as_batch_function(model: Any, device: str | None, output_name: str | None) 
             "model must be a torch.nn.Module, an ONNX model/path or a callable "
             f"batch -> features; got {type(model).__name__}"
         )
-    return model
+    return lambda batch: pool_output(model(batch))
 
 
 def _model_cache_id(model: Any) -> str | None:
@@ -504,9 +510,11 @@ def extract(
     Parameters
     ----------
     model : torch.nn.Module, OnnxModel, onnxruntime.InferenceSession, str or callable
-        Its output for a batch is the (B, D) feature matrix (outputs of any
-        other shape are flattened per sample). A ``.onnx`` path is loaded with
-        onnxruntime; ``output_name`` picks the graph output.
+        Its output for a batch is the (B, D) feature matrix; a (B, T, D) or
+        (B, C, H, W) output is mean-pooled over tokens / space, and tuples, dicts
+        and ``ModelOutput`` s follow the rule of
+        :func:`pedrank.models.loaders._pooling.pool_output`. A ``.onnx`` path is
+        loaded with onnxruntime; ``output_name`` picks the graph output.
     data : (inputs, labels) or dataset object
         ``inputs`` is indexable by slices (an array of images, a list of
         strings); an object needs ``.inputs`` and ``.labels`` and may carry a
