@@ -376,7 +376,13 @@ def _one_line(exc: BaseException) -> str:
 
 def extract_all(specs: list[Any], ds: Any, *, source_data: Any, opts: dict[str, Any]
                 ) -> tuple[dict[str, tuple[Any, ModelRun]], dict[str, str]]:
-    """Features and source statistics of every model; a model that fails is reported."""
+    """Features and source statistics of every model; a model that fails is reported.
+
+    A :class:`~pedrank.models.loaders.ModelSpecError` (e.g. an output that is not
+    N x D) is bad input and propagates; any other error fails that model only.
+    """
+    from pedrank.models.loaders import ModelSpecError
+
     done: dict[str, tuple[Any, ModelRun]] = {}
     failed: dict[str, str] = {}
     for i, spec in enumerate(specs, start=1):
@@ -384,7 +390,7 @@ def extract_all(specs: list[Any], ds: Any, *, source_data: Any, opts: dict[str, 
                  len(ds.labels))
         try:
             fs, src, secs = _extract_one(spec, ds, source_data, opts)
-        except (KeyboardInterrupt, MemoryError):
+        except (ModelSpecError, MemoryError):
             raise
         except Exception as exc:  # one broken model must not stop the ranking of the others
             failed[spec.name] = _one_line(exc)
@@ -520,7 +526,7 @@ def rank_columns(scores: Mapping[str, Mapping[str, float | str]], columns: list[
             notes.append(f"{c} is saturated: every model got the same score, so its ranking "
                          "says nothing here")
         ped = c.startswith("PED+")
-        for m in scores:
+        for m in sorted(scores, key=lambda m: ranks.get(m, 1 << 30)):
             records.append({"model": m, "metric": c[4:] if ped else c, "ped": ped, "column": c,
                             "score": ok.get(m), "rank": ranks.get(m)})
     return records, saturated, notes

@@ -163,8 +163,9 @@ def _generic_sample(spec: Any, cache_dir: str | Path | None
         digest = hashlib.sha256("\n".join(text).encode()).hexdigest()[:16]
 
         def make_text() -> Any:
-            return _TextSample(text, np.zeros(len(text), dtype=np.int64), "generic-english",
-                               f"generic-english-{digest}")
+            from pedrank.datasets.tables import TextDataset
+
+            return TextDataset(text, np.zeros(len(text), dtype=np.int64), "generic-english")
 
         return f"generic-english:{digest}", make_text, (
             f"generic sample: {len(text)} English sentences")
@@ -210,21 +211,6 @@ def _natural_crops(images: Callable[[], list[np.ndarray]], side: int, sample_id:
             np.save(fh, crops, allow_pickle=False)
         os.replace(tmp, path)  # readers see no file or the whole file
     return crops
-
-
-@dataclass(frozen=True)
-class _TextSample:
-    """A minimal text dataset (the duck type of the loaders' ``TextDataset``)."""
-
-    inputs: list[str]
-    labels: np.ndarray
-    name: str
-    fingerprint: str
-    classes: tuple[str, ...] = ("source",)
-    modality: str = "text"
-
-    def __len__(self) -> int:
-        return len(self.inputs)
 
 
 def _cache_path(cache_dir: str | Path | None, spec: Any, sample_id: str) -> Path | None:
