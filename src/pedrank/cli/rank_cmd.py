@@ -13,6 +13,7 @@ from pedrank.core.metrics import get_metric
 from pedrank.core.scoring import ranking_records, score
 from pedrank.groundtruth import load_file
 from pedrank.pipeline.feature_files import load_feature_file
+from pedrank.pipeline.select import check_same_samples
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -52,9 +53,11 @@ def run(args: argparse.Namespace) -> int:
     acc = _accuracies(args.accuracy, args.dataset) if args.accuracy else None
     ped = build_ped(args)
     options = metric_options(args, spec)
+    loaded = [load_feature_file(f, require_features=spec.input == "features") for f in files]
+    # Files made from different samples (or labels in another order) must not be ranked.
+    check_same_samples({ff.path.name: (ff.labels, ff.data_hash) for ff in loaded})
     scores: dict[str, float] = {}
-    for f in files:
-        ff = load_feature_file(f, require_features=spec.input == "features")
+    for f, ff in zip(files, loaded, strict=True):
         try:
             scores[ff.name] = score(ff.features, ff.labels, metric=spec.name,
                                     ped=ped if ped else False, source=ff.source,
