@@ -21,6 +21,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import inspect
 import json
 import logging
@@ -346,6 +348,10 @@ def resolve_models(models: Any, *, layer: str | None = None, image_size: int | N
 def _extract_one(spec: Any, ds: Any, source_data: Any, opts: dict[str, Any]) -> tuple[Any, ...]:
     """(FeatureSet, SourceChoice, seconds) of one model."""
     from pedrank.models.loaders import extract_features
+
+    # The target data and the source sample share one load of the weights (loaded only
+    # on a cache miss; released when this model is done).
+    spec = dataclasses.replace(spec, loader=functools.cache(spec.load))
 
     def extract(s: Any, d: Any) -> Any:
         return extract_features(s, d, **opts)

@@ -150,7 +150,7 @@ def _packaged(spec: Any) -> SourceChoice | None:
     stats = load_source_stats(spec.name, int(size))
     if stats is None:
         return None
-    return SourceChoice(stats, "packaged", f"packaged (natural-image crops, {size} px)")
+    return SourceChoice(stats, "packaged", f"packaged (natural-image crops), {size} px")
 
 
 def _generic_sample(spec: Any, cache_dir: str | Path | None
