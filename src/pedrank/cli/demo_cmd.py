@@ -121,7 +121,8 @@ def _taus(sel: Any, acc: dict[str, float]) -> dict[str, float | None]:
     out: dict[str, float | None] = {}
     for c in sel.columns:
         col = {m: v for m, v in sel.scores(c).items() if m in acc}
-        out[c] = weighted_tau(col, {m: acc[m] for m in col}) if len(col) >= 2 else None
+        # float(): a plain number whether weighted_tau returns a float or a result object.
+        out[c] = float(weighted_tau(col, {m: acc[m] for m in col})) if len(col) >= 2 else None
     return out
 
 

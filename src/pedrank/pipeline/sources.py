@@ -288,9 +288,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "data"
                                         / "source_text" / GENERIC_TEXT_FILE))
     args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # a script: report on stderr
     text = build_generic_text()
     Path(args.out).write_text("\n".join(text) + "\n", encoding="utf-8")
-    print(f"{len(text)} sentences (Python {sys.version.split()[0]}) -> {args.out}")
+    log.info("%d sentences (Python %s) -> %s", len(text), sys.version.split()[0], args.out)
     return 0
 
 
