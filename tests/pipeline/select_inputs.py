@@ -62,6 +62,11 @@ MODELS_PY = textwrap.dedent('''
             raise RuntimeError("the model exploded")
         return fails, ImagePreprocessing(8, (0.5,) * 3, (0.5,) * 3)
 
+    def scalar():
+        def one_number(batch):
+            return np.asarray(batch).reshape(len(batch), -1).mean(axis=1)  # (B,), not (B, D)
+        return one_number, ImagePreprocessing(8, (0.5,) * 3, (0.5,) * 3)
+
     def text_encoder():
         def embed(texts):
             CALLS.append(len(texts))
