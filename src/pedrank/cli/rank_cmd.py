@@ -13,7 +13,6 @@ from pedrank.core.metrics import get_metric
 from pedrank.core.scoring import ranking_records, score
 from pedrank.groundtruth import load_file
 from pedrank.pipeline.feature_files import load_feature_file
-from pedrank.pipeline.select import check_same_samples
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -53,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
     acc = _accuracies(args.accuracy, args.dataset) if args.accuracy else None
     ped = build_ped(args)
     options = metric_options(args, spec)
+    from pedrank.pipeline.select import check_same_samples
+
     loaded = [load_feature_file(f, require_features=spec.input == "features") for f in files]
     # Files made from different samples (or labels in another order) must not be ranked.
     check_same_samples({ff.path.name: (ff.labels, ff.data_hash) for ff in loaded})
