@@ -109,3 +109,14 @@ def test_hf_text_model_on_a_csv_file(hf_bert_dir, tmp_path):
                           cache_dir=tmp_path / "cache")
     assert fs.features.shape == (10, 8) and np.array_equal(fs.labels, data.labels)
     np.testing.assert_allclose(fs.features[:5], fs.features[5:], rtol=1e-5, atol=1e-6)
+
+
+def test_preprocessing_agrees_with_the_image_processor(hf_vit_dir):
+    """Same rescale + normalisation as the processor (at the native size: no resampling)."""
+    import transformers
+
+    spec = resolve_model(f"hf:{hf_vit_dir}")
+    images = np.random.default_rng(1).integers(0, 256, (3, 16, 16, 3), dtype=np.uint8)
+    processor = transformers.ViTImageProcessor.from_pretrained(hf_vit_dir)
+    expected = processor(images=list(images), return_tensors="np")["pixel_values"]
+    np.testing.assert_allclose(spec.preprocessing(images), expected, rtol=1e-5, atol=1e-5)

@@ -219,3 +219,14 @@ def test_model_data_modality_mismatch(tmp_path, tiny_cnn):
 
     with pytest.raises(ModelSpecError, match="vision model but the data 'texts' is text"):
         extract_features(resolve_model(str(path)), Texts())
+
+
+def test_a_forward_pass_error_propagates_unchanged(tmp_path, tiny_images):
+    """A failed computation stays what it is (select reports it and ranks the other models)."""
+    torch = pytest.importorskip("torch")
+    fixed = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 2))
+    path = tmp_path / "fixed8.pt"
+    torch.jit.save(torch.jit.trace(fixed, torch.randn(1, 3, 8, 8)), str(path))
+    with pytest.raises(RuntimeError) as info:
+        extract_features(resolve_model(str(path), image_size=16), tiny_images, device="cpu")
+    assert not isinstance(info.value, ValueError)

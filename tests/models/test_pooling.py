@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pedrank.datasets import from_arrays
 from pedrank.models.extract import extract
@@ -68,3 +70,23 @@ def test_extract_accepts_models_returning_dicts_and_tuples():
     np.testing.assert_allclose(got, x[:, :2], rtol=1e-6)
     got = extract(TupleStyle(), ds, preprocess=lambda b: np.asarray(b, dtype=np.float32)).features
     np.testing.assert_allclose(got, x.reshape(6, 2, -1).mean(1), rtol=1e-6)
+
+
+def test_a_list_of_rows_is_a_matrix():
+    rows = [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]
+    np.testing.assert_array_equal(pool_output(rows), np.asarray(rows, dtype=np.float32))
+    np.testing.assert_array_equal(pool_output([np.ones(3), np.zeros(3)]), [[1, 1, 1], [0, 0, 0]])
+    with pytest.raises(OutputShapeError):
+        pool_output([np.ones(3), np.zeros(2)])  # ragged rows
+
+
+@settings(max_examples=40, deadline=None)
+@given(b=st.integers(1, 4), t=st.integers(1, 5), d=st.integers(1, 4), seed=st.integers(0, 99))
+def test_token_pooling_ignores_token_order_and_batch_composition(b, t, d, seed):
+    """Mean pooling is per sample and order-free over tokens (what a feature should be)."""
+    x = np.random.default_rng(seed).normal(size=(b, t, d))
+    perm = np.random.default_rng(seed + 1).permutation(t)
+    whole = pool_output(x)
+    np.testing.assert_allclose(pool_output(x[:, perm]), whole, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.concatenate([pool_output(x[i:i + 1]) for i in range(b)]),
+                               whole, rtol=1e-6)

@@ -49,7 +49,7 @@ def _image_folder(path: Path, task: str) -> ImageDataset:
     try:
         ds = from_folder(path)
     except OSError as exc:  # PIL's UnidentifiedImageError is an OSError naming the file
-        raise ValueError(f"{path}: unreadable image ({exc}); remove or re-save that file"
+        raise ValueError(f"{path}: not a readable image ({exc}); remove or convert it"
                          ) from None
     if len(ds.classes) < 2:
         raise ValueError(f"{path}: images of a single class ({', '.join(ds.classes)}); ranking "

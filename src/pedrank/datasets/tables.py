@@ -141,6 +141,15 @@ def find_column(
     )
 
 
+def _count_missing(arr: np.ndarray) -> int:
+    """Empty cells: NaN floats, or None / NaN in an object column."""
+    if arr.dtype.kind == "f":
+        return int(np.isnan(arr).sum())
+    if arr.dtype == object:
+        return int((np.equal(arr, None) | (arr != arr)).sum())  # x != x only for NaN
+    return 0
+
+
 def finish_labels(values: Any, task: str, column: str, source: str) -> tuple[np.ndarray, tuple]:
     """Validated labels and class names for ``task``; one-line errors naming ``source``."""
     if task not in TASKS:
@@ -159,13 +168,14 @@ def finish_labels(values: Any, task: str, column: str, source: str) -> tuple[np.
             raise ValueError(f"{source}: label column {column!r} has missing or infinite "
                              "values; fill or drop those rows")
         return arr, ()
-    if arr.dtype.kind == "f" and np.isnan(arr).any() or arr.dtype == object and any(
-        v is None or v != v for v in arr  # v != v: NaN
-    ):
-        raise ValueError(f"{source}: label column {column!r} has empty cells; fill or drop "
-                         "those rows")
+    n_missing = _count_missing(arr)
+    if n_missing:
+        raise ValueError(f"{source}: label column {column!r} has {n_missing} empty cells; fill "
+                         "or drop those rows")
     if arr.dtype == object:
         arr = arr.astype(str)
+    elif arr.dtype.kind == "f" and np.array_equal(arr, np.round(arr)):
+        arr = arr.astype(np.int64)  # 0.0/1.0 class ids (pandas reads int columns as float)
     classes = np.unique(arr)
     if classes.shape[0] < 2:
         raise ValueError(

@@ -121,8 +121,9 @@ def _resolve_path_or_zoo(spec: str, opts: dict[str, Any]) -> ModelSpec:
 
 
 def _placed(model: Any, device: str | None) -> Any:
-    """Tell self-contained callables (text encoders that tokenize) which device to use."""
-    if device is not None and hasattr(model, "set_device"):
+    """Tell self-contained callables (text encoders that tokenize) which device to use
+    (``None``: CUDA when available, as for torch modules)."""
+    if hasattr(model, "set_device"):
         model.set_device(device)
     return model
 
@@ -156,7 +157,11 @@ def extract_features(
     ------
     ModelSpecError
         Model and data of different modalities, or an output that is not (N, D)
-        after the output rule.
+        after the output rule (bad input).
+
+    Errors of the model's own forward pass (a torch ``RuntimeError``, an
+    onnxruntime error) propagate unchanged: a failed computation, which
+    :func:`pedrank.select` reports for that model while it ranks the others.
     """
     from pedrank.models.extract import DEFAULT_CHUNK, _extract
 

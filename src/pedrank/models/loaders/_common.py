@@ -9,7 +9,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ACCEPTED_FORMS", "ModelSpec", "ModelSpecError", "digest_files", "file_digest", "fail"]
+__all__ = [
+    "ACCEPTED_FORMS",
+    "ModelSpec",
+    "ModelSpecError",
+    "digest_files",
+    "fail",
+    "file_digest",
+]
 
 KINDS = ("vision", "text")
 
@@ -71,7 +78,7 @@ class ModelSpec:
     preprocessing: Any
     image_size: int | None
     description: str
-    loader: Callable[[], Any] = field(repr=False, compare=False, default=lambda: None)
+    loader: Callable[[], Any] | None = field(repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -79,6 +86,8 @@ class ModelSpec:
 
     def load(self) -> Any:
         """Load the weights: a ``torch.nn.Module`` or callable that ``extract`` accepts."""
+        if self.loader is None:
+            raise fail(self.spec, "this ModelSpec has no loader", "create it with resolve_model")
         return self.loader()
 
 

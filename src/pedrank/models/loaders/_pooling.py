@@ -11,7 +11,8 @@ sample. User models return many shapes; the rule, applied in order:
 3. otherwise the first 3-D or 4-D tensor, mean-pooled: (B, T, D) tokens are
    averaged over T, (B, C, H, W) maps over H and W (NCHW, i.e. global average
    pooling, the feature layer of ResNet-style networks);
-4. a single tensor is treated as a one-item tuple.
+4. a single tensor is treated as a one-item tuple; a *list* of per-sample rows
+   (what plain callables often return) as the (B, D) matrix it spells.
 
 A 2-D result is used as is; anything that is not (B, D) after this raises
 :class:`OutputShapeError`, whose message lists what the model returned.
@@ -58,6 +59,17 @@ def _reduce(x: Any) -> np.ndarray:
     return arr.mean(axis=axes, dtype=np.float64).astype(np.float32) if axes else arr
 
 
+def _rows(out: list) -> np.ndarray | None:
+    """A list of equal-length numeric rows as a (B, D) matrix, else ``None``."""
+    try:
+        arr = np.asarray([_to_numpy(v) if hasattr(v, "detach") else v for v in out])
+    except (ValueError, TypeError):
+        return None
+    if arr.ndim != 2 or arr.dtype.kind not in "biuf":
+        return None
+    return arr.astype(np.float32)
+
+
 def describe_output(out: Any) -> str:
     """A short description of a model output (types and shapes) for error messages."""
     if _is_tensor(out):
@@ -92,6 +104,10 @@ def pool_output(out: Any) -> np.ndarray:
             f"the model returned a {type(out).__name__}; expected a tensor, a tuple or a dict"
         )
     tensors = [v for v in items if _is_tensor(v)]
+    if isinstance(out, list) and not any(v.ndim >= 2 for v in tensors):
+        rows = _rows(out)  # a list of per-sample rows (plain callables often return one)
+        if rows is not None:
+            return rows
     for v in tensors:
         if v.ndim == 2:
             return _to_numpy(v)

@@ -182,7 +182,7 @@ def _auto_model(spec: str, source: str, revision: str | None) -> Any:
     local = revision is None
     try:
         model = AutoModel.from_pretrained(source, revision=revision, local_files_only=local)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, KeyError, RuntimeError, TypeError) as exc:
         raise fail(spec, f"transformers could not load {source} ({type(exc).__name__}: "
                    f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
     return model.eval()
@@ -232,7 +232,7 @@ class HFTextEncoder:
         self.model, self.tokenizer, self.max_length = model, tokenizer, int(max_length)
         self.device = "cpu"
 
-    def set_device(self, device: str) -> None:
+    def set_device(self, device: str | None) -> None:
         """Move the encoder to ``device`` ("auto": CUDA when available)."""
         from pedrank.models.extract import _torch_device
 
