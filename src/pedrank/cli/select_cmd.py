@@ -24,7 +24,7 @@ EXIT_ALL_FAILED = 1
 EXIT_SOME_FAILED = 3
 
 EPILOG = (
-    "model specs: a zoo name (pedrank extract --help lists them), PATH.onnx, TorchScript "
+    "model specs: a zoo name (e.g. efficientnet-lite0; see docs/models.md), PATH.onnx, TorchScript "
     "PATH.pt/.ts, hf:ID_OR_DIR, timm:NAME, python:MODULE:FUNC. Exit status: 0 all models "
     "scored, 3 some failed (the rest ranked), 1 all failed, 2 bad input."
 )
