@@ -28,6 +28,7 @@ _COMMANDS: tuple[str, ...] = (
     "metrics",
     "extract",
     "demo",
+    "select",
 )
 
 

@@ -84,7 +84,8 @@ def run(args: argparse.Namespace) -> int:
         except MissingDependencyError as exc:
             raise CLIError(str(exc)) from None
         src = load_source_stats(model, size or entry.preprocessing.size)
-        path = save_feature_file(args.out_dir / f"{model}.npz", fs.features, fs.labels, src)
+        path = save_feature_file(args.out_dir / f"{model}.npz", fs.features, fs.labels, src,
+                                 data_hash=ds.fingerprint)
         how = "cached" if fs.from_cache else f"{time.perf_counter() - t0:.1f} s"
         print(f"{model}: {fs.features.shape[0]} x {fs.features.shape[1]} ({how}) -> {path}")
     return 0

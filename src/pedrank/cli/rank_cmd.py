@@ -51,11 +51,11 @@ def _accuracies(path: Path, dataset: str | None) -> dict[str, float]:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here, not at module level: building the parser stays cheap (`--help` < 1 s).
-
     from pedrank.core.evaluation import evaluate
     from pedrank.core.metrics import get_metric
     from pedrank.core.scoring import is_saturated, ranking_records, saturation_message, score
     from pedrank.pipeline.feature_files import load_feature_file
+    from pedrank.pipeline.select import check_same_samples
 
     spec = get_metric(args.metric)
     if not args.directory.is_dir():
@@ -66,10 +66,12 @@ def run(args: argparse.Namespace) -> int:
     acc = _accuracies(args.accuracy, args.dataset) if args.accuracy else None
     ped = build_ped(args)
     options = metric_options(args, spec)
+    loaded = [load_feature_file(f, require_features=spec.input == "features") for f in files]
+    # Files made from different samples (or labels in another order) must not be ranked.
+    check_same_samples({ff.path.name: (ff.labels, ff.data_hash) for ff in loaded})
     scores: dict[str, float] = {}
     failed: dict[str, str] = {}
-    for f in files:
-        ff = load_feature_file(f, require_features=spec.input == "features")
+    for f, ff in zip(files, loaded, strict=True):
         check_scoring(args, spec, f, ff.source is not None)
         try:
             scores[ff.name] = score(ff.features, ff.labels, metric=spec.name,

@@ -7,7 +7,10 @@ Keys (numpy ``.npz``, loaded without pickle):
 * ``source_mean``, ``source_std`` — optional D-vectors, the model's source
   feature statistics (needed by PED);
 * ``source_probs`` — optional N x Z softmax outputs of the source classifier
-  (needed by LEEP and NCE).
+  (needed by LEEP and NCE);
+* ``data_hash`` — optional content hash of the target data and labels (the
+  dataset's ``fingerprint``), so that ``pedrank rank`` can tell files made from
+  different samples apart.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ class FeatureFile:
     labels: np.ndarray
     source: SourceStats | None = None
     source_probs: np.ndarray | None = None
+    data_hash: str | None = None
 
     @property
     def name(self) -> str:
@@ -91,11 +95,13 @@ def load_feature_file(path: str | os.PathLike[str], *, require_features: bool = 
                 )
     except ValueError as exc:
         raise ValueError(f"{p}: {exc}") from None
-    return FeatureFile(p, features, labels, source, probs)
+    data_hash = str(arrays["data_hash"]) if "data_hash" in arrays else None
+    return FeatureFile(p, features, labels, source, probs, data_hash)
 
 
 def save_feature_file(path: str | os.PathLike[str], features: Any, labels: Any,
-                      source: SourceStats | None = None, source_probs: Any = None) -> Path:
+                      source: SourceStats | None = None, source_probs: Any = None,
+                      data_hash: str | None = None) -> Path:
     """Write a feature file atomically (temporary file + rename: never half-written)."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
@@ -107,6 +113,8 @@ def save_feature_file(path: str | os.PathLike[str], features: Any, labels: Any,
         arrays["source_std"] = source.std
     if source_probs is not None:
         arrays["source_probs"] = np.asarray(source_probs)
+    if data_hash is not None:
+        arrays["data_hash"] = np.asarray(str(data_hash))
     atomic_save_npz(p, **arrays)
     return p
 
