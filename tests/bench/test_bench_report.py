@@ -133,18 +133,16 @@ def test_report_without_matplotlib_says_so(finished, monkeypatch):
 @given(st.lists(st.tuples(st.floats(-1, 1), st.floats(-1, 1)), min_size=1, max_size=6),
        st.randoms(use_true_random=False))
 def test_bold_marks_the_column_best_whatever_the_row_order(vals, rnd):
-    from pedrank.reports.bench_report import Table
+    from pedrank.reports.bench_report import EvaluationTable
 
     rows = [(f"m{i}", "none") for i in range(len(vals))]
     values = {r: {"a": v[0], "b": v[1]} for r, v in zip(rows, vals, strict=True)}
 
     def bold_sets(order):
-        table = Table("t", order, ["a", "b"], values)
+        table = EvaluationTable("t", order, ["a", "b"], values).to_table()
         out = {c: set() for c in ("a", "b", "mean")}
-        for (label, texts) in table.cells():
-            for c, (_, is_bold) in zip(("a", "b", "mean"), texts, strict=True):
-                if is_bold:
-                    out[c].add(label)
+        for i, c in table.bold:
+            out[c].add(table.rows[i][""])
         return out
 
     got = bold_sets(rows)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from pedrank.pipeline.bench.config import BASELINE
-from pedrank.reports.bench_report import row_label
+from pedrank.reports.labels import row_label
 
 if TYPE_CHECKING:
     from pedrank.reports.bench_report import BenchResults
