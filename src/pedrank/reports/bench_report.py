@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -257,16 +257,17 @@ def _cells_table(res: BenchResults) -> Table:
                   "error"], records)
 
 
-def _make_plots(res: BenchResults, out: Path) -> tuple[list[Path], str | None]:
-    """The report's figures (PNG files) or the note saying why there are none."""
+def _make_plots(res: BenchResults, out: Path, formats: Sequence[str]
+                ) -> tuple[list[Path], str | None]:
+    """The report's figures (first format's files) or the note saying why there are none."""
     try:
         import matplotlib  # noqa: F401
     except ImportError:
         return [], "Plots skipped: matplotlib is not installed (pip install 'pedrank[plot]')."
     from pedrank.reports.plots import plot_gain, plot_scatter
 
-    pngs = plot_scatter(res, out)
-    gain = plot_gain(res, out)
+    pngs = plot_scatter(res, out, formats)
+    gain = plot_gain(res, out, formats)
     return [*pngs, *([gain] if gain is not None else [])], None
 
 
@@ -311,18 +312,21 @@ class ReportFiles:
 
 
 def write_report(config: BenchConfig, out_dir: str | Path | None = None, *,
-                 plots: bool = True, store: ResultStore | None = None) -> ReportFiles:
-    """Write ``report.md``, ``report.html``, ``cells.csv`` and PNG plots.
+                 plots: bool = True, store: ResultStore | None = None,
+                 plot_formats: Sequence[str] = ("png", "pdf", "svg")) -> ReportFiles:
+    """Write ``report.md``, ``report.html``, ``cells.csv`` and the figures.
 
-    Files go to ``out_dir`` (default: the results folder), PNGs next to the
-    report. Works on a partial store: missing cells are listed with reasons.
+    Files go to ``out_dir`` (default: the results folder), figures next to the
+    report: each as 300-dpi PNG (shown in the report), PDF and SVG, or in
+    ``plot_formats`` (the first one is embedded). Works on a partial store:
+    missing cells are listed with reasons.
     Both documents are rendered from one context by the jinja2 templates
     ``report.md.j2`` and ``report.html.j2`` (the HTML one autoescaped).
     """
     res = collect(config, store)
     out = Path(out_dir) if out_dir is not None else config.results
     out.mkdir(parents=True, exist_ok=True)
-    pngs, plot_note = _make_plots(res, out) if plots and res.tables else ([], None)
+    pngs, plot_note = _make_plots(res, out, plot_formats) if plots and res.tables else ([], None)
     ctx = _report_context(config, res, pngs, plot_note)
     md_path, html_path, csv_path = out / "report.md", out / "report.html", out / "cells.csv"
     md_path.write_text(render("report.md.j2", **ctx), encoding="utf-8")
