@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from contextlib import contextmanager
 from itertools import combinations
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -36,7 +36,22 @@ from pedrank.reports.labels import display_name, row_label
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from pedrank.reports.bench_report import BenchResults
+
+class BenchResults(Protocol):
+    """What the figures read from :class:`pedrank.reports.bench_report.BenchResults`.
+
+    A protocol, so that this module does not import the report module (which
+    imports this one to draw its figures): no import cycle, not even for typing.
+    """
+
+    groundtruth: dict[str, dict[str, float]] | None
+    tables: dict[str, Any]
+    grid: Any
+
+    @property
+    def rows(self) -> list[tuple[str, str]]: ...
+
+    def scores(self, metric: str, variant: str, dataset: str) -> dict[str, float]: ...
 
 #: Okabe-Ito palette without its black (kept for reference lines and text).
 OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
