@@ -7,7 +7,8 @@
   point by a thin leader line; the labels are spread vertically so that they
   never overlap each other or a point.
 * ``ped_gain``: the change of weighted tau that PED brings to each metric on
-  each dataset (``tau(PED+metric) - tau(metric)``), legend outside the axes.
+  each dataset (``tau(PED+metric) - tau(metric)``), legend outside the axes; a
+  zero gain shows as a line at 0, a missing one as no bar.
 * ``tau_intervals``: weighted tau with its interval per metric, with and without
   PED (:func:`plot_tau_intervals`; records ``(metric, ped, tau, low, high)``).
 
@@ -56,6 +57,8 @@ class BenchResults(Protocol):
 #: Okabe-Ito palette without its black (kept for reference lines and text).
 OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
              "#000000")
+#: Series colours: the palette with its low-contrast yellow moved to the end.
+SERIES = tuple(OKABE_ITO[i] for i in (0, 1, 2, 4, 5, 6, 3))
 FORMATS = ("png", "pdf", "svg")
 DPI = 300
 LABEL_FONTSIZE = 7.0
@@ -85,7 +88,7 @@ def style():
     plt = _pyplot()
     from cycler import cycler
 
-    with plt.rc_context({**_STYLE, "axes.prop_cycle": cycler(color=OKABE_ITO)}):
+    with plt.rc_context({**_STYLE, "axes.prop_cycle": cycler(color=SERIES)}):
         yield plt
 
 
@@ -247,12 +250,16 @@ def gain_figure(res: BenchResults) -> Figure | None:
     width = 0.8 / len(pairs)
     xs = np.arange(len(cols))
     with style():
-        fig = _new_figure(figsize=(max(4.5, 0.35 * len(cols) * len(pairs) + 2.5), 3.0))
+        # At most a double-column figure (7.2 in); bars get thinner, not the page wider.
+        fig = _new_figure(figsize=(min(7.2, max(4.5, 0.35 * len(cols) * len(pairs) + 2.5)), 3.0))
         ax = fig.subplots()
         for i, (m, v) in enumerate(pairs):
+            color = SERIES[i % len(SERIES)]
+            # The edge in the bar's colour keeps a zero gain visible as a line at 0, so
+            # "no change" is not mistaken for "not computed" (NaN: no bar at all).
             ax.bar(xs + (i - (len(pairs) - 1) / 2) * width, gains[i], width,
-                   label=row_label(m, v), color=OKABE_ITO[i % len(OKABE_ITO)])
-        ax.axhline(0.0, color="black", lw=0.6)
+                   label=row_label(m, v), color=color, edgecolor=color, lw=0.8, zorder=2)
+        ax.axhline(0.0, color="black", lw=0.6, zorder=1)
         ax.set_xticks(xs, cols, rotation=30, ha="right", rotation_mode="anchor")
         ax.set_ylabel("Δ weighted τ (PED+metric − metric)")
         ax.set_title("PED's gain in ranking quality")
