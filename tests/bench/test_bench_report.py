@@ -199,3 +199,22 @@ def test_crowded_scatter_labels_do_not_overlap(tmp_path, probe):
     res = write_report(cfg, plots=False).results
     problems = _layout_problems_of_report_figures(res)
     assert problems == {k: [] for k in problems}
+
+
+def test_latex_tables_are_written_with_booktabs(finished):
+    files = write_report(finished, plots=False)
+    tex = files.latex.read_text()
+    assert tex.count("\\begin{table}") == 3 and tex.count("\\toprule") == 3
+    assert "\\caption{Weighted Kendall tau" in tex and "\\textbf{" in tex
+    assert "PED+LogME &" in tex
+
+
+def test_html_report_escapes_names(make_config, probe):
+    """Names reach the HTML through an autoescaping template: no markup injection."""
+    cfg = make_config(title="<script>alert(1)</script> & co")
+    run_bench(cfg, progress=False)
+    files = write_report(cfg, plots=False)
+    html = files.html.read_text()
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in html
+    assert files.markdown.read_text().startswith("# <script>alert(1)</script> & co\n")
+    assert "\\& co" in files.latex.read_text()

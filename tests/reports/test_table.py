@@ -56,7 +56,7 @@ def test_latex_uses_booktabs_and_escapes():
     tex = sample().to_latex().splitlines()
     assert tex[0] == "\\begin{tabular}{lrll}" and tex[1] == "\\toprule"
     assert tex[-2:] == ["\\bottomrule", "\\end{tabular}"]
-    assert "\\textbf{0.812†} & \\texttt{a|b} & x < y \\& z \\\\" in tex[4]
+    assert "\\textbf{0.812\\dag{}} & \\texttt{a|b} & x < y \\& z \\\\" in tex[4]
     assert "\\texttt{c\\_d} & 50\\%" in tex[5]
 
 
@@ -92,3 +92,7 @@ def test_text_wraps_to_width_and_loses_no_word(rows, width):
 
 def test_latex_escape_covers_specials():
     assert latex_escape("a_b & 5% #1 {x} $") == "a\\_b \\& 5\\% \\#1 \\{x\\} \\$"
+
+
+def test_latex_escape_spells_glyphs_pdflatex_lacks():
+    assert latex_escape("τw 0.5† × −1") == "$\\tau$w 0.5\\dag{} $\\times$ $-$1"

@@ -16,13 +16,17 @@ def environment():
     """The shared, cached :class:`jinja2.Environment` (imported lazily: CLI start-up)."""
     import jinja2
 
-    return jinja2.Environment(
+    from pedrank.reports.table import latex_escape
+
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("pedrank.reports", "templates"),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2"),
                                             default_for_string=False),
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,
     )
+    env.filters["latex"] = latex_escape
+    return env
 
 
 def render(name: str, **context: Any):

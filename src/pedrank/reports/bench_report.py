@@ -309,19 +309,21 @@ class ReportFiles:
     csv: Path
     plots: list[Path]
     results: BenchResults
+    latex: Path | None = None  # the evaluation tables (booktabs), when there is ground truth
 
 
 def write_report(config: BenchConfig, out_dir: str | Path | None = None, *,
                  plots: bool = True, store: ResultStore | None = None,
                  plot_formats: Sequence[str] = ("png", "pdf", "svg")) -> ReportFiles:
-    """Write ``report.md``, ``report.html``, ``cells.csv`` and the figures.
+    """Write ``report.md``, ``report.html``, ``cells.csv``, ``report.tex`` and the figures.
 
     Files go to ``out_dir`` (default: the results folder), figures next to the
     report: each as 300-dpi PNG (shown in the report), PDF and SVG, or in
     ``plot_formats`` (the first one is embedded). Works on a partial store:
     missing cells are listed with reasons.
-    Both documents are rendered from one context by the jinja2 templates
-    ``report.md.j2`` and ``report.html.j2`` (the HTML one autoescaped).
+    All documents are rendered from one context by the jinja2 templates
+    ``report.md.j2``, ``report.html.j2`` (autoescaped) and ``report.tex.j2`` (the
+    evaluation tables as booktabs LaTeX tables, written when there is ground truth).
     """
     res = collect(config, store)
     out = Path(out_dir) if out_dir is not None else config.results
@@ -332,4 +334,9 @@ def write_report(config: BenchConfig, out_dir: str | Path | None = None, *,
     md_path.write_text(render("report.md.j2", **ctx), encoding="utf-8")
     html_path.write_text(render("report.html.j2", **ctx), encoding="utf-8")
     csv_path.write_text(_cells_table(res).to_csv() + "\n", encoding="utf-8")
-    return ReportFiles(md_path, html_path, csv_path, pngs, res)
+    tex_path = None
+    if res.tables:
+        tex_path = out / "report.tex"
+        tex_path.write_text(render("report.tex.j2", partial_mark=PARTIAL, **ctx),
+                            encoding="utf-8")
+    return ReportFiles(md_path, html_path, csv_path, pngs, res, tex_path)

@@ -239,12 +239,15 @@ def _marked(text: str, col: Column, marker: str) -> str:
 
 _LATEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
                   "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-                  "\\": r"\textbackslash{}"}
+                  "\\": r"\textbackslash{}",
+                  # Characters pdflatex's utf8 input cannot typeset in text mode.
+                  "τ": r"$\tau$", "×": r"$\times$", "−": r"$-$", "†": r"\dag{}", "‡": r"\ddag{}"}
 _LATEX_RE = re.compile("|".join(re.escape(k) for k in _LATEX_SPECIAL))
 
 
 def latex_escape(text: str) -> str:
-    r"""Escape LaTeX's special characters (``&``, ``%``, ``_``, ...).
+    r"""Escape LaTeX's special characters (``&``, ``%``, ``_``, ...) and spell ``τ``, ``×``,
+    ``−``, ``†``, ``‡`` as commands (pdflatex's utf8 input has no text-mode glyph for them).
 
     >>> latex_escape("50% of a_b & c")
     '50\\% of a\\_b \\& c'
