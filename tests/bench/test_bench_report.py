@@ -13,6 +13,8 @@ from scipy import stats
 from pedrank.pipeline.bench.runner import run_bench
 from pedrank.reports.bench_report import PARTIAL, write_report
 
+PROBE = "bench_probe"  # the probe metric registered by the conftest fixture
+
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -34,6 +36,9 @@ def test_report_files_and_plots_are_written(finished):
         assert p.parent == files.markdown.parent  # next to the report
         data = p.read_bytes()
         assert data[:8] == PNG_MAGIC and len(data) > 2000
+        # Paper-ready copies beside each PNG (vector formats).
+        assert p.with_suffix(".pdf").read_bytes()[:5] == b"%PDF-"
+        assert "<svg" in p.with_suffix(".svg").read_text()
     md = files.markdown.read_text()
     for p in files.plots:
         assert f"]({p.name})" in md
@@ -133,18 +138,16 @@ def test_report_without_matplotlib_says_so(finished, monkeypatch):
 @given(st.lists(st.tuples(st.floats(-1, 1), st.floats(-1, 1)), min_size=1, max_size=6),
        st.randoms(use_true_random=False))
 def test_bold_marks_the_column_best_whatever_the_row_order(vals, rnd):
-    from pedrank.reports.bench_report import Table
+    from pedrank.reports.bench_report import EvaluationTable
 
     rows = [(f"m{i}", "none") for i in range(len(vals))]
     values = {r: {"a": v[0], "b": v[1]} for r, v in zip(rows, vals, strict=True)}
 
     def bold_sets(order):
-        table = Table("t", order, ["a", "b"], values)
+        table = EvaluationTable("t", order, ["a", "b"], values).to_table()
         out = {c: set() for c in ("a", "b", "mean")}
-        for (label, texts) in table.cells():
-            for c, (_, is_bold) in zip(("a", "b", "mean"), texts, strict=True):
-                if is_bold:
-                    out[c].add(label)
+        for i, c in table.bold:
+            out[c].add(table.rows[i][""])
         return out
 
     got = bold_sets(rows)
@@ -156,3 +159,62 @@ def test_bold_marks_the_column_best_whatever_the_row_order(vals, rnd):
         assert got[c] == {r[0] for r, v in zip(rows, vals, strict=True) if round(v[j], 3) == best}
     means = {r[0]: round((v[0] + v[1]) / 2, 3) for r, v in zip(rows, vals, strict=True)}
     assert got["mean"] == {m for m, v in means.items() if v == max(means.values())}
+
+
+def _layout_problems_of_report_figures(res):
+    from pedrank.reports import plots
+
+    figs = [plots.scatter_figure(res, row) for row in res.rows] + [plots.gain_figure(res)]
+    out = {}
+    try:
+        for name, fig in zip([*map(str, res.rows), "gain"], figs, strict=True):
+            out[name] = plots.layout_problems(fig)
+    finally:
+        for fig in figs:
+            plots._pyplot().close(fig)
+    return out
+
+
+def test_report_figures_have_no_clipped_or_overlapping_labels(finished):
+    """Regression: ped_gain.png hid a bar under its legend, scatter labels overlapped."""
+    pytest.importorskip("matplotlib", reason="plots need the optional matplotlib")
+    res = write_report(finished, plots=False).results
+    assert _layout_problems_of_report_figures(res) == {
+        k: [] for k in [*map(str, res.rows), "gain"]}
+
+
+def test_crowded_scatter_labels_do_not_overlap(tmp_path, probe):
+    """Ten models with nearly equal accuracies: the labels must still be spread apart."""
+    pytest.importorskip("matplotlib", reason="plots need the optional matplotlib")
+    from pedrank.pipeline.bench.config import BenchConfig
+    from pedrank.pipeline.bench.synthetic import make_feature_zoo
+
+    models = [f"a-rather-long-model-name-{i}" for i in range(10)]
+    make_feature_zoo(tmp_path / "feat", models, ("d1", "d2"), seed=3)
+    gt = {d: {m: 70.0 + 0.01 * i for i, m in enumerate(models)} for d in ("d1", "d2")}
+    (tmp_path / "gt.json").write_text(json.dumps(gt))
+    cfg = BenchConfig(features=tmp_path / "feat", metrics=[PROBE], groundtruth=str(
+        tmp_path / "gt.json"), results=tmp_path / "res", blas_threads=1)
+    run_bench(cfg, progress=False)
+    res = write_report(cfg, plots=False).results
+    problems = _layout_problems_of_report_figures(res)
+    assert problems == {k: [] for k in problems}
+
+
+def test_latex_tables_are_written_with_booktabs(finished):
+    files = write_report(finished, plots=False)
+    tex = files.latex.read_text()
+    assert tex.count("\\begin{table}") == 3 and tex.count("\\toprule") == 3
+    assert "\\caption{Weighted Kendall tau" in tex and "\\textbf{" in tex
+    assert "PED+LogME &" in tex
+
+
+def test_html_report_escapes_names(make_config, probe):
+    """Names reach the HTML through an autoescaping template: no markup injection."""
+    cfg = make_config(title="<script>alert(1)</script> & co")
+    run_bench(cfg, progress=False)
+    files = write_report(cfg, plots=False)
+    html = files.html.read_text()
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in html
+    assert files.markdown.read_text().startswith("# <script>alert(1)</script> & co\n")
+    assert "\\& co" in files.latex.read_text()

@@ -9,17 +9,17 @@ exit status 2, naming the flag). ``KEY=VALUE`` pairs (``--metric-option``,
 from __future__ import annotations
 
 import argparse
-import csv
 import inspect
-import io
 import json
 import math
 import re
+import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pedrank.pipeline.bench.config import PED_PARAM_RANGES, check_ped_param
+from pedrank.reports.table import Column, Table
 
 if TYPE_CHECKING:  # imported in the functions: `pedrank --help` must not load scikit-learn
     from pedrank.core.metrics import MetricSpec
@@ -300,27 +300,17 @@ def check_scoring(args: argparse.Namespace, spec: MetricSpec, path: Path,
         check_device(args.device)
 
 
+def text_width() -> int:
+    """Width for text tables: the terminal's, else ``$COLUMNS``, else 100 characters."""
+    return shutil.get_terminal_size((100, 24)).columns
+
+
 def format_records(records: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str) -> str:
-    """Render records as an aligned text table, JSON or CSV."""
+    """Render records as an aligned text table (fitted to :func:`text_width`), JSON or CSV.
+
+    A thin front of :class:`pedrank.reports.table.Table`, the one table model.
+    """
     if fmt == "json":
         return json.dumps(list(records), indent=2)
-    if fmt == "csv":
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore",
-                                lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(records)
-        return buf.getvalue().rstrip("\n")
-
-    def cell(v: Any) -> str:
-        if isinstance(v, float):
-            return f"{v:.6g}"
-        return "" if v is None else str(v)
-
-    rows = [[cell(r.get(c)) for c in columns] for r in records]
-    widths = [max(len(c), *(len(row[i]) for row in rows)) if rows else len(c)
-              for i, c in enumerate(columns)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in rows]
-    return "\n".join(lines)
+    table = Table([Column(c, missing="") for c in columns], records)
+    return table.render(fmt, width=text_width())

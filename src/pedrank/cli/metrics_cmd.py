@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from pedrank.cli._common import format_records
+from pedrank.cli._common import format_records, text_width
+from pedrank.core.metrics import available_metrics
+from pedrank.reports.table import Column, Table
 
 # What each registry input kind means to a user deciding what to extract.
 _INPUT_LABELS = {"features": "features", "source_probs": "source outputs"}
-
-_COLUMNS = ("metric", "input", "ped", "device", "reference", "cost")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -19,14 +19,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="List every registered metric: what it needs (target features or the "
                     "source model's softmax outputs), whether PED can precede it, whether "
                     "it has a PyTorch back end, its reference and its time cost.")
-    p.add_argument("--format", choices=("text", "json", "csv", "markdown"), default="text",
+    p.add_argument("--format", choices=("text", "json", "csv", "markdown", "html", "latex"),
+                   default="text",
                    help="output format (default: an aligned text table)")
     p.set_defaults(func=run)
 
 
 def metric_records() -> list[dict[str, Any]]:
     """One record per registered metric, sorted by name (the ``--format json`` rows)."""
-    from pedrank.core.metrics import available_metrics
 
     return [
         {
@@ -41,8 +41,9 @@ def metric_records() -> list[dict[str, Any]]:
     ]
 
 
-def _table_rows(records: list[dict[str, Any]]) -> list[dict[str, str]]:
-    return [
+def metric_table(records: list[dict[str, Any]]) -> Table:
+    """The table shown by ``--format text/markdown/csv`` (CSV headers are the keys)."""
+    rows = [
         {
             "metric": r["name"],
             "input": _INPUT_LABELS.get(r["input"], r["input"]),
@@ -53,29 +54,17 @@ def _table_rows(records: list[dict[str, Any]]) -> list[dict[str, str]]:
         }
         for r in records
     ]
-
-
-def _markdown(rows: list[dict[str, str]]) -> str:
-    def esc(text: str) -> str:
-        return text.replace("|", "\\|")
-
-    head = ["Metric", "Needs", "PED", "Torch", "Reference", "Cost"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for r in rows:
-        cells = [f"`{r['metric']}`", r["input"], r["ped"], r["device"],
-                 esc(r["reference"]), f"`{r['cost']}`" if r["cost"] else ""]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    columns = [Column("metric", "Metric", code=True, wrap=False),
+               Column("input", "Needs"), Column("ped", "PED", wrap=False),
+               Column("device", "Torch", wrap=False), Column("reference", "Reference"),
+               Column("cost", "Cost", code=True, missing="")]
+    return Table(columns, rows)
 
 
 def run(args: argparse.Namespace) -> int:
     records = metric_records()
     if args.format == "json":
         print(format_records(records, list(records[0]) if records else [], "json"))
-        return 0
-    rows = _table_rows(records)
-    if args.format == "markdown":
-        print(_markdown(rows))
     else:
-        print(format_records(rows, _COLUMNS, args.format))
+        print(metric_table(records).render(args.format, width=text_width()))
     return 0

@@ -10,12 +10,9 @@ defaults), then the same layout for rel@1 and recall@3.
 
 from __future__ import annotations
 
-import csv
-import html
 import math
-import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,14 +20,25 @@ from typing import Any
 from pedrank.pipeline.bench.config import BenchConfig
 from pedrank.pipeline.bench.runner import Grid, load_groundtruth, plan_grid
 from pedrank.pipeline.bench.store import CellResult, ResultStore
-from pedrank.reports.labels import row_label
+from pedrank.reports._templates import render
+from pedrank.reports.labels import DISPLAY_NAMES, row_label
+from pedrank.reports.table import Column, Table
+
+__all__ = ["DISPLAY_NAMES", "PARTIAL", "BenchResults", "EvaluationTable", "ReportFiles",
+           "collect", "row_label", "write_report"]
 
 PARTIAL = "†"
 MAX_MISSING_LINES = 300  # a huge partial grid lists the rest in cells.csv
 
+
 @dataclass
-class Table:
-    """A rows x (datasets + mean) table of floats (``None`` = not available)."""
+class EvaluationTable:
+    """A rows x (datasets + mean) table of floats (``None`` = not available).
+
+    The numbers behind one report table; :meth:`to_table` turns them into the
+    shared :class:`pedrank.reports.table.Table` (best of each column bold,
+    :data:`PARTIAL` after entries computed over fewer models than the grid has).
+    """
 
     title: str
     rows: list[tuple[str, str]]  # (metric, variant)
@@ -48,57 +56,39 @@ class Table:
         return any(self.values[row].get(c) is None for c in self.columns) or any(
             (row, c) in self.partial for c in self.columns)
 
+    def get(self, row: tuple[str, str], col: str) -> float | None:
+        """The value of ``row`` in column ``col`` (``"mean"`` = the row's mean)."""
+        return self.mean(row) if col == "mean" else self.values[row].get(col)
+
     def _best(self, col: str) -> float | None:
-        vals = [self._get(r, col) for r in self.rows]
-        vals = [round(v, self.digits) for v in vals if v is not None]
+        vals = [round(v, self.digits) for r in self.rows if (v := self.get(r, col)) is not None]
         if not vals:
             return None
         return max(vals) if self.higher_is_better else min(vals)
 
-    def _get(self, row: tuple[str, str], col: str) -> float | None:
-        return self.mean(row) if col == "mean" else self.values[row].get(col)
-
-    def cells(self) -> list[tuple[str, list[tuple[str, bool]]]]:
-        """Formatted rows: ``(label, [(text, is_best), ...])`` over columns + mean."""
+    def to_table(self) -> Table:
+        """The shared table model: a label column, one column per dataset, the mean."""
         cols = [*self.columns, "mean"]
         best = {c: self._best(c) for c in cols}
-        out = []
-        for row in self.rows:
-            texts = []
+        records, bold, markers = [], set(), {}
+        for i, row in enumerate(self.rows):
+            records.append({"": row_label(*row), **{c: self.get(row, c) for c in cols}})
             for c in cols:
-                v = self._get(row, c)
-                if v is None:
-                    texts.append(("—", False))
-                    continue
-                text = f"{v:.{self.digits}f}"
-                part = (self.mean_is_partial(row) if c == "mean"
-                        else (row, c) in self.partial)
-                if part:
-                    text += PARTIAL
-                texts.append((text, best[c] is not None and round(v, self.digits) == best[c]))
-            out.append((row_label(*row), texts))
-        return out
+                v = self.get(row, c)
+                if v is not None and best[c] is not None and round(v, self.digits) == best[c]:
+                    bold.add((i, c))
+                if self.mean_is_partial(row) if c == "mean" else (row, c) in self.partial:
+                    markers[(i, c)] = PARTIAL
+        columns = [Column("", wrap=False),
+                   *(Column(c, fmt=f".{self.digits}f", wrap=False) for c in cols)]
+        return Table(columns, records, title=self.title, bold=bold, markers=markers,
+                     index=True)
 
     def to_markdown(self) -> str:
-        cols = [*self.columns, "mean"]
-        lines = ["| | " + " | ".join(cols) + " |",
-                 "|---|" + "|".join("---:" for _ in cols) + "|"]
-        for label, texts in self.cells():
-            parts = [f"**{t}**" if b else t for t, b in texts]
-            lines.append(f"| {label} | " + " | ".join(parts) + " |")
-        return "\n".join(lines)
+        return self.to_table().to_markdown()
 
     def to_html(self) -> str:
-        cols = [*self.columns, "mean"]
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
-        body = []
-        for label, texts in self.cells():
-            tds = "".join(
-                f"<td><b>{html.escape(t)}</b></td>" if b else f"<td>{html.escape(t)}</td>"
-                for t, b in texts)
-            body.append(f"<tr><th>{html.escape(label)}</th>{tds}</tr>")
-        return (f"<table><thead><tr><th></th>{head}</tr></thead>"
-                f"<tbody>{''.join(body)}</tbody></table>")
+        return self.to_table().to_html()
 
 
 @dataclass
@@ -110,7 +100,7 @@ class BenchResults:
     groundtruth: dict[str, dict[str, float]] | None
     cells: dict[tuple[str, str, str, str], CellResult]  # (model, dataset, metric, variant)
     runs: list[dict[str, Any]]
-    tables: dict[str, Table]
+    tables: dict[str, EvaluationTable]
     missing: list[str]
 
     @property
@@ -162,7 +152,8 @@ def collect(config: BenchConfig, store: ResultStore | None = None) -> BenchResul
     return res
 
 
-def _tables(res: BenchResults, gt: dict[str, dict[str, float]]) -> dict[str, Table]:
+def _tables(res: BenchResults, gt: dict[str, dict[str, float]]
+            ) -> dict[str, EvaluationTable]:
     tables = {}
     for name, (title, fn) in _evaluators().items():
         values: dict[tuple[str, str], dict[str, float | None]] = {}
@@ -183,7 +174,7 @@ def _tables(res: BenchResults, gt: dict[str, dict[str, float]]) -> dict[str, Tab
                 values[row][d] = v if math.isfinite(v) else None
                 if len(sc) < len(expected):
                     partial.add((row, d))
-        tables[name] = Table(title, res.rows, list(res.grid.datasets), values, partial)
+        tables[name] = EvaluationTable(title, res.rows, list(res.grid.datasets), values, partial)
     return tables
 
 
@@ -219,55 +210,96 @@ def _missing_lines(res: BenchResults) -> list[str]:
     return lines
 
 
-def _timing_markdown(res: BenchResults) -> str:
-    lines = ["| | cells ok | failed | metric s (total) | metric s / cell | PED s (total) ‡ |",
-             "|---|---:|---:|---:|---:|---:|"]
+def _timing_table(res: BenchResults) -> Table:
+    """Cells and seconds per metric setting."""
+    records = []
     for row in res.rows:
         rs = [r for k, r in res.cells.items() if (k[2], k[3]) == row]
         ok = [r for r in rs if r.ok]
         tot = sum(r.seconds or 0.0 for r in ok)
-        ped = sum(r.ped_seconds or 0.0 for r in ok)
-        per = f"{tot / len(ok):.3f}" if ok else "—"
-        lines.append(f"| {row_label(*row)} | {len(ok)} | {len(rs) - len(ok)} | {tot:.2f} | "
-                     f"{per} | {ped:.2f} |")
-    lines += ["", "‡ PED runs once per feature file and PED setting and is shared by that "
-              "file's metrics; each row counts the PED runs its cells used. Times are "
-              "per-process CPU-bound wall times inside the workers."]
-    lines += ["", "| run | started (UTC) | status | executor | computed | skipped | failed |"
-              " wall s |", "|---:|---|---|---|---:|---:|---:|---:|"]
-    for r in res.runs:
-        started = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(r["started_at"]))
-        wall = f"{r['wall_seconds']:.2f}" if r["wall_seconds"] is not None else "—"
-        lines.append(f"| {r['run_id']} | {started} | {r['status']} | {r['executor']} | "
-                     f"{r['n_computed'] or 0} | {r['n_skipped'] or 0} | {r['n_failed'] or 0} |"
-                     f" {wall} |")
-    return "\n".join(lines)
+        records.append({"": row_label(*row), "ok": len(ok), "failed": len(rs) - len(ok),
+                        "total": tot, "per_cell": tot / len(ok) if ok else None,
+                        "ped": sum(r.ped_seconds or 0.0 for r in ok)})
+    cols = [Column("", wrap=False), Column("ok", "cells ok", fmt="d"),
+            Column("failed", fmt="d"), Column("total", "metric s (total)", fmt=".2f"),
+            Column("per_cell", "metric s / cell", fmt=".3f"),
+            Column("ped", "PED s (total) ‡", fmt=".2f")]
+    note = ("‡ PED runs once per feature file and PED setting and is shared by that file's "
+            "metrics; each row counts the PED runs its cells used. Times are per-process "
+            "CPU-bound wall times inside the workers.")
+    return Table(cols, records, notes=[note], index=True)
 
 
-def _md_to_html_table(md: str) -> str:
-    # Only for the plain timing tables and notes we generate ourselves (no inline markup).
-    out: list[str] = []
-    block: list[str] = []
-    for ln in [*md.splitlines(), ""]:
-        if ln.startswith("|"):
-            block.append(ln)
-            continue
-        if block:
-            head = [html.escape(x.strip()) for x in block[0].strip("|").split("|")]
-            body = [[html.escape(x.strip()) for x in b.strip("|").split("|")] for b in block[2:]]
-            out.append("<table><thead><tr>" + "".join(f"<th>{h}</th>" for h in head)
-                       + "</tr></thead><tbody>"
-                       + "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>"
-                                 for r in body) + "</tbody></table>")
-            block = []
-        if ln.strip():
-            out.append(f"<p>{html.escape(ln)}</p>")
-    return "\n".join(out)
+def _runs_table(res: BenchResults) -> Table:
+    """One row per ``pedrank bench`` run recorded in the store."""
+    records = [{**r, "started": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(r["started_at"])),
+                "n_computed": r["n_computed"] or 0, "n_skipped": r["n_skipped"] or 0,
+                "n_failed": r["n_failed"] or 0} for r in res.runs]
+    cols = [Column("run_id", "run", fmt="d"), Column("started", "started (UTC)"),
+            Column("status"), Column("executor"), Column("n_computed", "computed", fmt="d"),
+            Column("n_skipped", "skipped", fmt="d"), Column("n_failed", "failed", fmt="d"),
+            Column("wall_seconds", "wall s", fmt=".2f")]
+    return Table(cols, records)
 
 
-def _inline(text: str) -> str:
-    """Escape for HTML, rendering our Markdown `code` spans."""
-    return re.sub(r"`([^`]*)`", r"<code>\1</code>", html.escape(text))
+def _cells_table(res: BenchResults) -> Table:
+    """Every grid cell with its status, score (``repr``: full precision) and error."""
+    records = []
+    for c in res.grid.cells:
+        r = res.cells.get(c.name)
+        records.append({
+            "model": c.model, "dataset": c.dataset, "metric": c.metric, "variant": c.variant,
+            "status": "missing" if r is None else r.status,
+            "score": None if r is None or r.score is None else repr(r.score),
+            "seconds": None if r is None or r.seconds is None else f"{r.seconds:.4f}",
+            "error": c.missing or ("" if r is None else (r.error or ""))})
+    return Table(["model", "dataset", "metric", "variant", "status", "score", "seconds",
+                  "error"], records)
+
+
+def _make_plots(res: BenchResults, out: Path, formats: Sequence[str]
+                ) -> tuple[list[Path], str | None]:
+    """The report's figures (first format's files) or the note saying why there are none."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return [], "Plots skipped: matplotlib is not installed (pip install 'pedrank[plot]')."
+    from pedrank.reports.plots import plot_gain, plot_scatter
+
+    pngs = plot_scatter(res, out, formats)
+    gain = plot_gain(res, out, formats)
+    return [*pngs, *([gain] if gain is not None else [])], None
+
+
+def _missing_shown(res: BenchResults) -> list[str]:
+    """The missing-cell lines, cut at :data:`MAX_MISSING_LINES` (the rest: cells.csv)."""
+    shown = res.missing[:MAX_MISSING_LINES]
+    if len(res.missing) > len(shown):
+        shown.append(f"... and {len(res.missing) - len(shown)} more: every cell's status and "
+                     "error is in cells.csv")
+    return shown
+
+
+def _report_context(config: BenchConfig, res: BenchResults, plots: list[Path],
+                    plot_note: str | None) -> dict[str, Any]:
+    """Everything the Markdown and HTML templates show (the two render the same data)."""
+    partial = any(t.partial for t in res.tables.values())
+    note = (f"{PARTIAL} computed over fewer models than the grid has (some cells missing or "
+            "failed): not comparable with complete entries. " if partial else "")
+    return {
+        "title": config.title,
+        "n_models": len(res.grid.models), "n_datasets": len(res.grid.datasets),
+        "n_rows": len(res.rows), "n_cells": len(res.grid.cells),
+        "n_ok": sum(1 for r in res.cells.values() if r.ok),
+        "groundtruth": config.groundtruth or "none",
+        "store": str(Path(config.results) / "results.sqlite"),
+        "ped_settings": [(v.name, ", ".join(f"{k}={val}" for k, val in
+                                            v.resolved_params().items())) for v in config.ped],
+        "tables": [t.to_table() for t in res.tables.values()],
+        "table_note": note + "Bold: best of each column.",
+        "timing": _timing_table(res), "runs": _runs_table(res),
+        "plot_note": plot_note, "plots": plots, "missing": _missing_shown(res),
+    }
 
 
 @dataclass
@@ -277,110 +309,34 @@ class ReportFiles:
     csv: Path
     plots: list[Path]
     results: BenchResults
+    latex: Path | None = None  # the evaluation tables (booktabs), when there is ground truth
 
 
 def write_report(config: BenchConfig, out_dir: str | Path | None = None, *,
-                 plots: bool = True, store: ResultStore | None = None) -> ReportFiles:
-    """Write ``report.md``, ``report.html``, ``cells.csv`` and PNG plots.
+                 plots: bool = True, store: ResultStore | None = None,
+                 plot_formats: Sequence[str] = ("png", "pdf", "svg")) -> ReportFiles:
+    """Write ``report.md``, ``report.html``, ``cells.csv``, ``report.tex`` and the figures.
 
-    Files go to ``out_dir`` (default: the results folder), PNGs next to the
-    report. Works on a partial store: missing cells are listed with reasons.
+    Files go to ``out_dir`` (default: the results folder), figures next to the
+    report: each as 300-dpi PNG (shown in the report), PDF and SVG, or in
+    ``plot_formats`` (the first one is embedded). Works on a partial store:
+    missing cells are listed with reasons.
+    All documents are rendered from one context by the jinja2 templates
+    ``report.md.j2``, ``report.html.j2`` (autoescaped) and ``report.tex.j2`` (the
+    evaluation tables as booktabs LaTeX tables, written when there is ground truth).
     """
     res = collect(config, store)
     out = Path(out_dir) if out_dir is not None else config.results
     out.mkdir(parents=True, exist_ok=True)
-    pngs: list[Path] = []
-    plot_note = None
-    if plots and res.tables:
-        try:
-            import matplotlib  # noqa: F401
-        except ImportError:
-            plot_note = "Plots skipped: matplotlib is not installed (pip install 'pedrank[plot]')."
-        else:
-            from pedrank.reports.plots import plot_gain, plot_scatter
-
-            pngs += plot_scatter(res, out)
-            gain = plot_gain(res, out)
-            if gain is not None:
-                pngs.append(gain)
-
-    gt_name = config.groundtruth or "none"
-    n_ok = sum(1 for r in res.cells.values() if r.ok)
-    head = [f"# {config.title}", "",
-            f"{len(res.grid.models)} models × {len(res.grid.datasets)} datasets × "
-            f"{len(res.rows)} metric settings = {len(res.grid.cells)} cells; "
-            f"{n_ok} finished, {len(res.grid.cells) - n_ok} missing or failed. "
-            f"Ground truth: `{gt_name}`. Store: `{Path(config.results) / 'results.sqlite'}`.", ""]
-    ped_lines = [f"- `{v.name}`: " + ", ".join(f"{k}={val}" for k, val in
-                                                v.resolved_params().items())
-                 for v in config.ped]
-    if ped_lines:
-        head += ["PED settings:", "", *ped_lines, ""]
-    md = list(head)
-    html_parts = [f"<h1>{html.escape(config.title)}</h1>", f"<p>{_inline(head[2])}</p>"]
-    if ped_lines:
-        html_parts.append("<p>PED settings:</p><ul>" + "".join(
-            f"<li>{_inline(ln[2:])}</li>" for ln in ped_lines) + "</ul>")
-    if not res.tables:
-        msg = ("No ground truth given (`groundtruth = ...`): only the raw scores are in "
-               "`cells.csv`.")
-        md += [msg, ""]
-        html_parts.append(f"<p>{_inline(msg)}</p>")
-    for table in res.tables.values():
-        md += [f"## {table.title}", "", table.to_markdown(), ""]
-        html_parts += [f"<h2>{html.escape(table.title)}</h2>", table.to_html()]
-    if any(t.partial for t in res.tables.values()):
-        note = (f"{PARTIAL} computed over fewer models than the grid has (some cells missing "
-                "or failed): not comparable with complete entries. Bold: best of each column.")
-    else:
-        note = "Bold: best of each column."
-    md += [note, ""]
-    html_parts.append(f"<p>{html.escape(note)}</p>")
-    timing = _timing_markdown(res)
-    md += ["## Run times", "", timing, ""]
-    html_parts += ["<h2>Run times</h2>", _md_to_html_table(timing)]
-    if plot_note:
-        md += [plot_note, ""]
-        html_parts.append(f"<p>{html.escape(plot_note)}</p>")
-    if pngs:
-        md += ["## Plots", ""] + [f"![{p.stem}]({p.name})" for p in pngs] + [""]
-        html_parts += ["<h2>Plots</h2>"] + [
-            f'<p><img src="{html.escape(p.name)}" alt="{html.escape(p.stem)}" '
-            'style="max-width:100%"></p>' for p in pngs]
-    md += ["## Missing cells", ""]
-    html_parts.append("<h2>Missing cells</h2>")
-    if res.missing:
-        shown = res.missing[:MAX_MISSING_LINES]
-        if len(res.missing) > len(shown):
-            shown = [*shown, f"... and {len(res.missing) - len(shown)} more: every cell's "
-                             "status and error is in cells.csv"]
-        md += [f"- {ln}" for ln in shown]
-        html_parts.append("<ul>" + "".join(f"<li>{html.escape(ln)}</li>" for ln in shown)
-                          + "</ul>")
-    else:
-        md.append("None: every cell of the grid finished.")
-        html_parts.append("<p>None: every cell of the grid finished.</p>")
-    md_path = out / "report.md"
-    md_path.write_text("\n".join(md) + "\n", encoding="utf-8")
-    html_path = out / "report.html"
-    style = ("body{font-family:sans-serif;max-width:1200px;margin:2em auto}"
-             "table{border-collapse:collapse;margin:1em 0}"
-             "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
-             "th:first-child{text-align:left}")
-    html_path.write_text(
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(config.title)}"
-        f"</title><style>{style}</style></head><body>\n" + "\n".join(html_parts)
-        + "\n</body></html>\n", encoding="utf-8")
-    csv_path = out / "cells.csv"
-    with csv_path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["model", "dataset", "metric", "variant", "status", "score", "seconds",
-                    "error"])
-        for c in res.grid.cells:
-            r = res.cells.get(c.name)
-            status = "missing" if r is None else r.status
-            w.writerow([c.model, c.dataset, c.metric, c.variant, status,
-                        "" if r is None or r.score is None else repr(r.score),
-                        "" if r is None or r.seconds is None else f"{r.seconds:.4f}",
-                        c.missing or ("" if r is None else (r.error or ""))])
-    return ReportFiles(md_path, html_path, csv_path, pngs, res)
+    pngs, plot_note = _make_plots(res, out, plot_formats) if plots and res.tables else ([], None)
+    ctx = _report_context(config, res, pngs, plot_note)
+    md_path, html_path, csv_path = out / "report.md", out / "report.html", out / "cells.csv"
+    md_path.write_text(render("report.md.j2", **ctx), encoding="utf-8")
+    html_path.write_text(render("report.html.j2", **ctx), encoding="utf-8")
+    csv_path.write_text(_cells_table(res).to_csv() + "\n", encoding="utf-8")
+    tex_path = None
+    if res.tables:
+        tex_path = out / "report.tex"
+        tex_path.write_text(render("report.tex.j2", partial_mark=PARTIAL, **ctx),
+                            encoding="utf-8")
+    return ReportFiles(md_path, html_path, csv_path, pngs, res, tex_path)

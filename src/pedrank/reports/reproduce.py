@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from pedrank.pipeline.bench.config import BenchConfig, PedVariant
-from pedrank.reports.bench_report import Table, collect
+from pedrank.reports.bench_report import EvaluationTable, Table, collect
 from pedrank.reports.labels import row_label
+from pedrank.reports.table import Column, Table
 
 PAPER_METRICS = ("logme", "sfda", "gbc", "nleep", "parc")
 PED_POOL = "self_supervised_pool_ped_readme"
@@ -49,36 +50,31 @@ def published_key(metric: str, variant: str) -> str:
 class Comparison:
     """Our table, the published one and the per-cell difference (ours - published)."""
 
-    ours: Table
+    ours: EvaluationTable
     published: dict[tuple[str, str], dict[str, float | None]]
     diff: dict[tuple[str, str], dict[str, float | None]]
     skipped_metrics: list[str]
     n_models: int
     n_datasets: int
 
-    def to_markdown(self) -> str:
+    def _table(self, values: dict[tuple[str, str], dict[str, float | None]],
+               signed: bool) -> Table:
+        """Published values or differences on our rows and columns."""
         cols = [*self.ours.columns, "mean"]
+        records = [{"": row_label(*row), **{c: values.get(row, {}).get(c) for c in cols}}
+                   for row in self.ours.rows]
+        fmt = "+.3f" if signed else ".3f"
+        return Table([Column("", wrap=False), *(Column(c, fmt=fmt) for c in cols)], records,
+                     index=True)
 
-        def block(title: str, values: dict[tuple[str, str], dict[str, float | None]],
-                  signed: bool) -> list[str]:
-            lines = [f"### {title}", "", "| | " + " | ".join(cols) + " |",
-                     "|---|" + "|".join("---:" for _ in cols) + "|"]
-            for row in self.ours.rows:
-                vals = values.get(row, {})
-                parts = []
-                for c in cols:
-                    v = vals.get(c)
-                    parts.append("—" if v is None else (f"{v:+.3f}" if signed else f"{v:.3f}"))
-                lines.append(f"| {row_label(*row)} | " + " | ".join(parts) + " |")
-            return [*lines, ""]
-
-        out = ["### Ours (weighted τ)", "", self.ours.to_markdown(), ""]
-        out += block("Published (PED paper, official README)", self.published, False)
-        out += block("Difference (ours − published)", self.diff, True)
-        return "\n".join(out)
+    def to_markdown(self) -> str:
+        blocks = [("Ours (weighted τ)", self.ours.to_table()),
+                  ("Published (PED paper, official README)", self._table(self.published, False)),
+                  ("Difference (ours − published)", self._table(self.diff, True))]
+        return "\n".join(f"### {title}\n\n{table.to_markdown()}\n" for title, table in blocks)
 
 
-def compare(ours: Table, published: dict[str, dict[str, float]]) -> dict[str, Any]:
+def compare(ours: EvaluationTable, published: dict[str, dict[str, float]]) -> dict[str, Any]:
     """Published values and differences aligned with ``ours`` (same rows/columns)."""
     pub: dict[tuple[str, str], dict[str, float | None]] = {}
     diff: dict[tuple[str, str], dict[str, float | None]] = {}
