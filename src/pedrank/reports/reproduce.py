@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pedrank.pipeline.bench.config import BenchConfig, PedVariant
-from pedrank.reports.bench_report import EvaluationTable, Table, collect
+from pedrank.reports.bench_report import EvaluationTable, collect
 from pedrank.reports.labels import row_label
 from pedrank.reports.table import Column, Table
 
