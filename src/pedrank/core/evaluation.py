@@ -489,34 +489,43 @@ def ped_gain(without: Any, with_ped: Any, *, n_boot: int = 1000, confidence: flo
     0.625
     """
     _check_confidence(confidence, n_boot)
+    a, b = _paired_targets(without, with_ped)
+    gains = np.array([float(y) - float(x) for x, y in zip(a, b, strict=True)])
+    if not np.isfinite(gains).all():
+        raise ValueError("every target's tau must be finite")
+    draws = _gain_draws(a, b, gains, int(n_boot), seed)
+    low, high = _percentiles(draws, confidence)
+    pos, neg = int((gains > 0).sum()), int((gains < 0).sum())
+    p = float(stats.binomtest(pos, pos + neg, 0.5).pvalue) if pos + neg else 1.0
+    return GainResult(float(gains.mean()), low, high, float(confidence), draws,
+                      n_positive=pos, n_negative=neg, n_ties=gains.size - pos - neg, pvalue=p)
+
+
+def _paired_targets(without: Any, with_ped: Any) -> tuple[list[Any], list[Any]]:
+    """The two sides as lists in the same target order (mappings aligned by key)."""
     if isinstance(without, Mapping) != isinstance(with_ped, Mapping):
         raise ValueError("pass without and with_ped both as mappings or both as sequences")
     if isinstance(without, Mapping):
         missing = sorted(set(without) ^ set(with_ped))
         if missing:
             raise ValueError(f"targets present on one side only: {missing}")
-        keys = list(without)
-        without, with_ped = [without[k] for k in keys], [with_ped[k] for k in keys]
+        return [without[k] for k in without], [with_ped[k] for k in without]
     a, b = list(without), list(with_ped)
     if len(a) != len(b) or not a:
         raise ValueError(f"need the same, non-zero number of targets; got {len(a)} and {len(b)}")
-    gains = np.array([float(y) - float(x) for x, y in zip(a, b, strict=True)])
-    if not np.isfinite(gains).all():
-        raise ValueError("every target's tau must be finite")
+    return a, b
+
+
+def _gain_draws(a: list[Any], b: list[Any], gains: np.ndarray, n_boot: int,
+                seed: int | None) -> np.ndarray:
+    """Bootstrap draws of the mean gain: paired result draws, else resampled targets."""
     if all(isinstance(r, IntervalResult) for r in a + b):
         wo, wi = _as_results(a, "without"), _as_results(b, "with_ped")
         if wo[0].draws.size != wi[0].draws.size:
             raise ValueError("without and with_ped were bootstrapped with different n_boot")
-        draws = np.mean([y.draws - x.draws for x, y in zip(wo, wi, strict=True)], axis=0)
-    else:
-        rng = np.random.default_rng(seed)
-        picks = rng.integers(0, gains.size, size=(int(n_boot), gains.size))
-        draws = gains[picks].mean(axis=1)
-    low, high = _percentiles(draws, confidence)
-    pos, neg = int((gains > 0).sum()), int((gains < 0).sum())
-    p = float(stats.binomtest(pos, pos + neg, 0.5).pvalue) if pos + neg else 1.0
-    return GainResult(float(gains.mean()), low, high, float(confidence), draws,
-                      n_positive=pos, n_negative=neg, n_ties=gains.size - pos - neg, pvalue=p)
+        return np.mean([y.draws - x.draws for x, y in zip(wo, wi, strict=True)], axis=0)
+    picks = np.random.default_rng(seed).integers(0, gains.size, size=(n_boot, gains.size))
+    return gains[picks].mean(axis=1)
 
 
 def noise_ceiling(replicates: Any, *, confidence: float = 0.95) -> NoiseCeiling:
