@@ -44,6 +44,7 @@ def _default_budget():
     set_memory_budget(None)
 
 
+@pytest.mark.filterwarnings("ignore::pedrank.core.ped.SourceFallbackWarning")
 @pytest.mark.parametrize("metric", FEATURE_METRICS + ["ped"])
 @pytest.mark.parametrize("exponent", [-300, -150, -30, 0, 30, 150, 300])
 def test_finite_or_clear_error_at_every_scale(metric, exponent):
