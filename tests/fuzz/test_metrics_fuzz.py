@@ -57,11 +57,13 @@ LEAKS = ("must not contain infs", "did not converge", "reg_covar", "ill-defined 
          "array must not", "leading minor", "not positive definite", "could not broadcast")
 
 
-def _outcome(category: str, failure: str | None) -> None:
-    """Tally one input; fail the test (unless counting) when ``failure`` is set."""
-    _TALLY[category][0] += 1
+def _outcome(category: str, failure: str | None, name: str = "") -> None:
+    """Tally one input (per category, and per category and metric); fail the test
+    (unless counting) when ``failure`` is set."""
+    for key in (category, f"{category} | {name}") if name else (category,):
+        _TALLY[key][0] += 1
+        _TALLY[key][1] += failure is not None
     if failure is not None:
-        _TALLY[category][1] += 1
         _EXAMPLES[category].append(failure)
         if not RECORD:
             pytest.fail(failure)
@@ -82,10 +84,12 @@ FEATURE_METRICS = {
     "parc": lambda X, y: M.parc(X, y, label_rdm="exact"),
     "ncti": M.ncti,
     "etran": M.etran,
-    "sfda_log": M.sfda_log,
-    "gbc_log": M.gbc_log,
-    "transrate_paper": M.transrate_paper,
 }
+# Variants added with the robustness work; looked up by name so that the same suite can
+# count failures on an older tree (which lacks them) for the before/after table.
+FEATURE_METRICS.update({name: getattr(M, name) for name in ("sfda_log", "gbc_log",
+                                                             "transrate_paper")
+                        if hasattr(M, name)})
 PROB_METRICS = {"leep": M.leep, "nce": M.nce}
 
 
@@ -107,7 +111,8 @@ ALL = {**FEATURE_METRICS, **PROB_METRICS, "ped": _ped_features, "ped+logme": _pe
 # Invariances claimed in the metrics' docstrings / docs/robustness.md.
 ORDER_INVARIANT = [m for m in ALL if m not in ("nleep", "parc")]
 # GBC only for scalings that keep class variances above its absolute floor (upwards).
-SCALE_INVARIANT = ["hscore", "regularized_hscore", "parc", "gbc", "gbc_diagonal", "gbc_log"]
+SCALE_INVARIANT = [m for m in ("hscore", "regularized_hscore", "parc", "gbc", "gbc_diagonal",
+                                "gbc_log") if m in ALL]
 
 FEATURE_KINDS = ("normal", "normal", "float32", "int", "constant", "zeros", "rank1",
                  "duplicate_rows", "huge", "tiny", "longdouble_overflow", "complex")
@@ -217,7 +222,7 @@ def test_finite_or_error(name, case):
         kind = "normal"  # softmax of such logits is just a (degenerate) distribution
     refuse = kind in MUST_REFUSE_X or label_kind in MUST_REFUSE_Y
     category = "refuse bad input" if refuse else "finite or error"
-    _outcome(category, _judge(name, X, y, refuse))
+    _outcome(category, _judge(name, X, y, refuse), name)
 
 
 @pytest.mark.parametrize("name", sorted(ALL))
@@ -231,7 +236,7 @@ def test_inputs_not_mutated(name, case):
     except ValueError:
         pass
     same = np.array_equal(X, X0) and np.array_equal(y, y0) and X.dtype == X0.dtype
-    _outcome("no mutation", None if same else f"{name}: input mutated")
+    _outcome("no mutation", None if same else f"{name}: input mutated", name)
 
 
 def _close(a: float, b: float, rel: float = 1e-6) -> bool:
@@ -255,7 +260,7 @@ def test_label_renaming_invariance(name, case):
     failure = None
     if out is not None and not _close(*out):
         failure = f"{name}: label renaming changed the score {out[0]!r} -> {out[1]!r}"
-    _outcome("invariance: labels", failure)
+    _outcome("invariance: labels", failure, name)
 
 
 @pytest.mark.parametrize("name", ORDER_INVARIANT)
@@ -268,7 +273,7 @@ def test_sample_order_invariance(name, case, perm_seed):
     failure = None
     if out is not None and not _close(*out):
         failure = f"{name}: sample order changed the score {out[0]!r} -> {out[1]!r}"
-    _outcome("invariance: sample order", failure)
+    _outcome("invariance: sample order", failure, name)
 
 
 @pytest.mark.parametrize("name", SCALE_INVARIANT)
@@ -283,7 +288,7 @@ def test_scale_invariance(name, case, exponent):
         # GBC's variance floor 1e-4 is absolute: invariant only while variances stay above.
         min_var = min(X[np.asarray(y) == c].var(axis=0).min() for c in np.unique(y))
         if not min_var > 0:
-            _outcome("scale 1e-300..1e300 (invariant metrics)", None)
+            _outcome("scale 1e-300..1e300 (invariant metrics)", None, name)
             return
         X = X * (10.0 / np.sqrt(min_var))  # every class variance >= 100 >> 1e-4
         exponent = abs(exponent)
@@ -294,7 +299,7 @@ def test_scale_invariance(name, case, exponent):
         out = _scores_or_none(name, (X, y), (scaled, y))
         if out is not None and not _close(*out, rel=1e-5):
             failure = f"{name}: scale 1e{exponent} changed the score {out[0]!r} -> {out[1]!r}"
-    _outcome("scale 1e-300..1e300 (invariant metrics)", failure)
+    _outcome("scale 1e-300..1e300 (invariant metrics)", failure, name)
 
 
 @pytest.mark.parametrize("name", sorted(ALL))
@@ -304,7 +309,7 @@ def test_feature_scales_finite_or_error(name, exponent):
     rng = np.random.default_rng(exponent + 100)
     y = np.repeat(np.arange(3), 12)
     X = (rng.normal(size=(36, 6)) + 3.0 * np.eye(3, 6)[y]) * 10.0**exponent
-    _outcome("scales 1e-30..1e30", _judge(name, X, y, False))
+    _outcome("scales 1e-30..1e30", _judge(name, X, y, False), name)
 
 
 def _rank(models, metric):

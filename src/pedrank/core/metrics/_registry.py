@@ -74,14 +74,29 @@ _DEGENERATE_ADVICE = (
 )
 
 
-def _raised_by_pedrank(exc: BaseException) -> bool:
-    """Whether the innermost frame of ``exc`` lies in pedrank's own source."""
+def _innermost_file(exc: BaseException) -> str:
+    """The source file of the innermost frame of ``exc`` ("" when unknown)."""
     tb = exc.__traceback__
     if tb is None:
-        return True
+        return ""
     while tb.tb_next is not None:
         tb = tb.tb_next
-    return str(Path(tb.tb_frame.f_code.co_filename).resolve()).startswith(_PACKAGE_DIR)
+    return str(Path(tb.tb_frame.f_code.co_filename).resolve())
+
+
+def _raised_by_pedrank(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised by pedrank's own code (or by a call with bad arguments)."""
+    path = _innermost_file(exc)
+    return not path or path.startswith(_PACKAGE_DIR)
+
+
+def _library(exc: BaseException) -> str:
+    """The package whose code raised ``exc`` (numpy, scipy, sklearn, ...)."""
+    parts = Path(_innermost_file(exc)).parts
+    for marker in ("site-packages", "dist-packages"):
+        if marker in parts and parts.index(marker) + 1 < len(parts):
+            return parts[parts.index(marker) + 1]
+    return type(exc).__module__.split(".")[0]
 
 
 def _guard(func: MetricFunc, name: str) -> MetricFunc:
@@ -106,10 +121,10 @@ def _guard(func: MetricFunc, name: str) -> MetricFunc:
                 "reduce the feature dimension, or merge rare classes."
             ) from exc
         except (ValueError, ArithmeticError, TypeError, IndexError) as exc:
-            if isinstance(exc, ValueError) and _raised_by_pedrank(exc):
-                raise
+            if _raised_by_pedrank(exc):
+                raise  # pedrank's own message, or a call with bad arguments
             raise ValueError(
-                f"{name}: the computation failed inside {type(exc).__module__.split('.')[0]} "
+                f"{name}: the computation failed inside {_library(exc)} "
                 f"({type(exc).__name__}); {_DEGENERATE_ADVICE}"
             ) from exc
         if not np.isfinite(float(value)):
@@ -117,7 +132,7 @@ def _guard(func: MetricFunc, name: str) -> MetricFunc:
                              f"{_DEGENERATE_ADVICE}")
         return value
 
-    guarded.__wrapped__ = func
+    guarded._pedrank_guarded = True  # type: ignore[attr-defined]
     return guarded
 
 
@@ -132,7 +147,7 @@ def register(name: str, *, input: MetricInput = "features", reference: str, cost
     """
 
     def deco(func: Callable[..., float]) -> Callable[..., float]:
-        guarded = func if hasattr(func, "__wrapped__") else _guard(func, name)
+        guarded = func if getattr(func, "_pedrank_guarded", False) else _guard(func, name)
         if name in _REGISTRY and _REGISTRY[name].func.__wrapped__ is not guarded.__wrapped__:
             raise RuntimeError(f"metric {name!r} registered twice")
         _REGISTRY[name] = MetricSpec(name, guarded, input, reference, cost, supports_device,
