@@ -473,8 +473,9 @@ def test_cli_special_cases(special: Special, env: dict[str, Path],
 def _pedrank(args: list[str], timeout: float = 120,
              **env: str) -> subprocess.CompletedProcess[str]:
     src = str(Path(__file__).resolve().parents[2] / "src")
-    full_env = {**os.environ, "PYTHONPATH": src, **env}
-    full_env.pop("PEDRANK_DEBUG", None) if "PEDRANK_DEBUG" not in env else None
+    full_env = {**os.environ, "PYTHONPATH": src}
+    full_env.pop("PEDRANK_DEBUG", None)
+    full_env.update(env)
     return subprocess.run([sys.executable, "-m", "pedrank", *args], capture_output=True,
                           text=True, timeout=timeout, env=full_env, check=False)
 
@@ -504,24 +505,24 @@ def test_subprocess_scheduler_that_does_not_answer(env: dict[str, Path]) -> None
                      "did not answer")
 
 
-def test_subprocess_unexpected_error_points_to_debug(env: dict[str, Path],
-                                                     tmp_path: Path) -> None:
-    """An internal error is one line naming PEDRANK_DEBUG; with it, the traceback shows."""
-    boom = tmp_path / "sitecustomize.py"
-    boom.write_text(
-        "import pedrank.core.scoring as s\n"
-        "def _boom(*a, **k):\n    raise AttributeError('injected')\n"
-        "s.score = _boom\n"
-        "import pedrank.cli.score_cmd as c\nc.score = _boom\n")
-    src = str(Path(__file__).resolve().parents[2] / "src")
-    plain = _pedrank(["score", str(env["good"]), "-m", "logme"],
-                     PYTHONPATH=f"{tmp_path}{os.pathsep}{src}")
-    assert plain.returncode == 1, plain.stderr
-    assert "Traceback" not in plain.stderr and "PEDRANK_DEBUG=1" in plain.stderr
-    assert len(plain.stderr.strip().splitlines()) == 1
-    debug = _pedrank(["score", str(env["good"]), "-m", "logme"],
-                     PYTHONPATH=f"{tmp_path}{os.pathsep}{src}", PEDRANK_DEBUG="1")
-    assert debug.returncode == 1 and "Traceback" in debug.stderr
+def test_unexpected_error_points_to_debug(env: dict[str, Path],
+                                          capsys: pytest.CaptureFixture[str],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """An internal error is one line naming PEDRANK_DEBUG; with it, the exception propagates."""
+    import pedrank.cli.score_cmd as score_cmd
+
+    def boom(*args: object, **kwargs: object) -> float:
+        raise AttributeError("injected")
+
+    monkeypatch.setattr(score_cmd, "score", boom)
+    monkeypatch.delenv("PEDRANK_DEBUG", raising=False)
+    assert main(["score", str(env["good"]), "-m", "logme"]) == 1
+    err = capsys.readouterr().err
+    assert "PEDRANK_DEBUG=1" in err and "injected" in err
+    assert len(err.strip().splitlines()) == 1
+    monkeypatch.setenv("PEDRANK_DEBUG", "1")
+    with pytest.raises(AttributeError, match="injected"):
+        main(["score", str(env["good"]), "-m", "logme"])
 
 
 def test_value_reading_is_one_parser() -> None:
