@@ -409,7 +409,7 @@ def _store_is_dir(e: dict[str, Path]) -> tuple[list[str], dict[str, str]]:
 
 
 def _image_folder(e: dict[str, Path], bad: str) -> Path:
-    from PIL import Image
+    Image = pytest.importorskip("PIL.Image", reason="image folders need Pillow")  # noqa: N806
 
     root = e["root"] / f"images-{bad}"
     for c in ("a", "b"):
@@ -455,7 +455,6 @@ SPECIALS = [
 def test_cli_special_cases(special: Special, env: dict[str, Path],
                            capsys: pytest.CaptureFixture[str],
                            monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("PIL", reason="image cases need Pillow")
     monkeypatch.setenv("PEDRANK_MEMORY_BUDGET", "32M")
     monkeypatch.delenv("PEDRANK_DEBUG", raising=False)
     argv, extra_env = special.build(env)
