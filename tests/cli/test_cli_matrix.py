@@ -495,13 +495,17 @@ def test_subprocess_npy_where_npz_expected(env: dict[str, Path]) -> None:
     assert "numpy.savez" in proc.stderr  # the fix, not numpy's allow_pickle advice
 
 
-def test_subprocess_scheduler_that_does_not_answer(env: dict[str, Path]) -> None:
+def test_scheduler_that_does_not_answer(env: dict[str, Path],
+                                        capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("distributed", reason="the Dask executor needs dask.distributed")
     argv = [*base_argv("bench", env, ""), "--scheduler", "tcp://127.0.0.1:9",
-            "--scheduler-timeout", "2", "--results", str(env["root"] / "res-dask")]
-    proc = _pedrank(argv)
-    _subprocess_case("scheduler", "subprocess: bench --scheduler nobody-listening", proc,
-                     "did not answer")
+            "--scheduler-timeout", "1", "--results", str(env["root"] / "res-dask")]
+    status, err = run_cli(argv, capsys)
+    case = Case("scheduler", "bench", "bench --scheduler nobody-listening", lambda e: argv,
+                True, lambda e: "did not answer")
+    problems = check_contract(case, status, err, env)
+    _log(case, problems)
+    assert not problems, f"{'; '.join(problems)}\nstderr: {err[-2000:]}"
 
 
 def test_unexpected_error_points_to_debug(env: dict[str, Path],
