@@ -554,3 +554,32 @@ def test_metric_option_kinds_follow_the_metric_signature(env: dict[str, Path],
     assert "true or false" in capsys.readouterr().err
     assert main(["score", good, "-m", "nleep", "-o", "ratio=2.5"]) == 2
     assert "integer" in capsys.readouterr().err
+
+
+def test_numeric_types_return_a_finite_in_range_value_or_refuse() -> None:
+    """Property: ``number`` never lets a non-finite or out-of-range value through."""
+    hypothesis = pytest.importorskip("hypothesis", reason="property tests need hypothesis")
+    st = hypothesis.strategies
+    from pedrank.cli._common import number, parse_value
+
+    texts = st.one_of(st.text(max_size=12), st.floats().map(repr), st.integers().map(str),
+                      st.sampled_from(["1e400", "-1e400", "nan", "inf", "0x10", "1_0", " 7 "]))
+
+    @hypothesis.settings(max_examples=300, deadline=None)
+    @hypothesis.given(texts)
+    def check(text: str) -> None:
+        for parse in (number(float, lo=0.0, hi=1.0), number(int, lo=1, hi=1000),
+                      number(float, lo=0.0, hi=1e3, lo_open=True)):
+            try:
+                value = parse(text)
+            except argparse.ArgumentTypeError:
+                continue
+            assert math.isfinite(value) and parse.lo <= value <= parse.hi
+            assert not (parse.lo_open and value == parse.lo)
+        try:
+            value = parse_value(text)
+        except ValueError:
+            return
+        assert not (isinstance(value, float) and not math.isfinite(value))
+
+    check()
