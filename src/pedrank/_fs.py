@@ -50,7 +50,19 @@ _CHUNK = 1 << 20
 
 
 def _umask() -> int:
-    """The process umask (read by setting and restoring it; there is no getter)."""
+    """The process umask.
+
+    Read from ``/proc/self/status`` where it is shown (Linux >= 4.7): setting
+    and restoring it, the only portable way, briefly changes it for every
+    thread of the process.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
     with _UMASK_LOCK:
         mask = os.umask(0o022)
         os.umask(mask)

@@ -409,7 +409,7 @@ def _store_is_dir(e: dict[str, Path]) -> tuple[list[str], dict[str, str]]:
 
 
 def _image_folder(e: dict[str, Path], bad: str) -> Path:
-    from PIL import Image
+    Image = pytest.importorskip("PIL.Image", reason="image folders need Pillow")  # noqa: N806
 
     root = e["root"] / f"images-{bad}"
     for c in ("a", "b"):
@@ -455,7 +455,6 @@ SPECIALS = [
 def test_cli_special_cases(special: Special, env: dict[str, Path],
                            capsys: pytest.CaptureFixture[str],
                            monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("PIL", reason="image cases need Pillow")
     monkeypatch.setenv("PEDRANK_MEMORY_BUDGET", "32M")
     monkeypatch.delenv("PEDRANK_DEBUG", raising=False)
     argv, extra_env = special.build(env)
@@ -473,8 +472,9 @@ def test_cli_special_cases(special: Special, env: dict[str, Path],
 def _pedrank(args: list[str], timeout: float = 120,
              **env: str) -> subprocess.CompletedProcess[str]:
     src = str(Path(__file__).resolve().parents[2] / "src")
-    full_env = {**os.environ, "PYTHONPATH": src, **env}
-    full_env.pop("PEDRANK_DEBUG", None) if "PEDRANK_DEBUG" not in env else None
+    full_env = {**os.environ, "PYTHONPATH": src}
+    full_env.pop("PEDRANK_DEBUG", None)
+    full_env.update(env)
     return subprocess.run([sys.executable, "-m", "pedrank", *args], capture_output=True,
                           text=True, timeout=timeout, env=full_env, check=False)
 
@@ -495,33 +495,37 @@ def test_subprocess_npy_where_npz_expected(env: dict[str, Path]) -> None:
     assert "numpy.savez" in proc.stderr  # the fix, not numpy's allow_pickle advice
 
 
-def test_subprocess_scheduler_that_does_not_answer(env: dict[str, Path]) -> None:
+def test_scheduler_that_does_not_answer(env: dict[str, Path],
+                                        capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("distributed", reason="the Dask executor needs dask.distributed")
     argv = [*base_argv("bench", env, ""), "--scheduler", "tcp://127.0.0.1:9",
-            "--scheduler-timeout", "2", "--results", str(env["root"] / "res-dask")]
-    proc = _pedrank(argv)
-    _subprocess_case("scheduler", "subprocess: bench --scheduler nobody-listening", proc,
-                     "did not answer")
+            "--scheduler-timeout", "1", "--results", str(env["root"] / "res-dask")]
+    status, err = run_cli(argv, capsys)
+    case = Case("scheduler", "bench", "bench --scheduler nobody-listening", lambda e: argv,
+                True, lambda e: "did not answer")
+    problems = check_contract(case, status, err, env)
+    _log(case, problems)
+    assert not problems, f"{'; '.join(problems)}\nstderr: {err[-2000:]}"
 
 
-def test_subprocess_unexpected_error_points_to_debug(env: dict[str, Path],
-                                                     tmp_path: Path) -> None:
-    """An internal error is one line naming PEDRANK_DEBUG; with it, the traceback shows."""
-    boom = tmp_path / "sitecustomize.py"
-    boom.write_text(
-        "import pedrank.core.scoring as s\n"
-        "def _boom(*a, **k):\n    raise AttributeError('injected')\n"
-        "s.score = _boom\n"
-        "import pedrank.cli.score_cmd as c\nc.score = _boom\n")
-    src = str(Path(__file__).resolve().parents[2] / "src")
-    plain = _pedrank(["score", str(env["good"]), "-m", "logme"],
-                     PYTHONPATH=f"{tmp_path}{os.pathsep}{src}")
-    assert plain.returncode == 1, plain.stderr
-    assert "Traceback" not in plain.stderr and "PEDRANK_DEBUG=1" in plain.stderr
-    assert len(plain.stderr.strip().splitlines()) == 1
-    debug = _pedrank(["score", str(env["good"]), "-m", "logme"],
-                     PYTHONPATH=f"{tmp_path}{os.pathsep}{src}", PEDRANK_DEBUG="1")
-    assert debug.returncode == 1 and "Traceback" in debug.stderr
+def test_unexpected_error_points_to_debug(env: dict[str, Path],
+                                          capsys: pytest.CaptureFixture[str],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """An internal error is one line naming PEDRANK_DEBUG; with it, the exception propagates."""
+    import pedrank.cli.score_cmd as score_cmd
+
+    def boom(*args: object, **kwargs: object) -> float:
+        raise AttributeError("injected")
+
+    monkeypatch.setattr(score_cmd, "score", boom)
+    monkeypatch.delenv("PEDRANK_DEBUG", raising=False)
+    assert main(["score", str(env["good"]), "-m", "logme"]) == 1
+    err = capsys.readouterr().err
+    assert "PEDRANK_DEBUG=1" in err and "injected" in err
+    assert len(err.strip().splitlines()) == 1
+    monkeypatch.setenv("PEDRANK_DEBUG", "1")
+    with pytest.raises(AttributeError, match="injected"):
+        main(["score", str(env["good"]), "-m", "logme"])
 
 
 def test_value_reading_is_one_parser() -> None:
@@ -550,3 +554,32 @@ def test_metric_option_kinds_follow_the_metric_signature(env: dict[str, Path],
     assert "true or false" in capsys.readouterr().err
     assert main(["score", good, "-m", "nleep", "-o", "ratio=2.5"]) == 2
     assert "integer" in capsys.readouterr().err
+
+
+def test_numeric_types_return_a_finite_in_range_value_or_refuse() -> None:
+    """Property: ``number`` never lets a non-finite or out-of-range value through."""
+    hypothesis = pytest.importorskip("hypothesis", reason="property tests need hypothesis")
+    st = hypothesis.strategies
+    from pedrank.cli._common import number, parse_value
+
+    texts = st.one_of(st.text(max_size=12), st.floats().map(repr), st.integers().map(str),
+                      st.sampled_from(["1e400", "-1e400", "nan", "inf", "0x10", "1_0", " 7 "]))
+
+    @hypothesis.settings(max_examples=300, deadline=None)
+    @hypothesis.given(texts)
+    def check(text: str) -> None:
+        for parse in (number(float, lo=0.0, hi=1.0), number(int, lo=1, hi=1000),
+                      number(float, lo=0.0, hi=1e3, lo_open=True)):
+            try:
+                value = parse(text)
+            except argparse.ArgumentTypeError:
+                continue
+            assert math.isfinite(value) and parse.lo <= value <= parse.hi
+            assert not (parse.lo_open and value == parse.lo)
+        try:
+            value = parse_value(text)
+        except ValueError:
+            return
+        assert not (isinstance(value, float) and not math.isfinite(value))
+
+    check()

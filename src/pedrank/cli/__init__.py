@@ -92,7 +92,7 @@ def _exit_status(exc: BaseException) -> tuple[int, str]:
         return 2, str(exc)
     if isinstance(exc, KeyError):
         return 2, str(exc.args[0] if exc.args else exc)
-    if isinstance(exc, ModuleNotFoundError):
+    if isinstance(exc, ImportError):
         return 2, f"{exc}; install the missing package (see the README's extras)"
     if isinstance(exc, sqlite3.DatabaseError):
         return 2, (f"the results store cannot be read ({exc}); move results.sqlite away or "

@@ -88,8 +88,9 @@ def out_dir(text: str) -> Path:
     for q in (p, *p.parents):  # the first existing ancestor must be a folder too
         if q.exists():
             if not q.is_dir():
+                where = "" if q == p else f" is below {q}, which"
                 raise argparse.ArgumentTypeError(
-                    f"{text}: {q} exists and is not a folder; give a folder")
+                    f"{text}:{where} is a file, not a folder; give a folder")
             break
     return p
 

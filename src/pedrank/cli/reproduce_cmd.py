@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from pedrank._fs import atomic_write_text
+from pedrank.cli import CLIFailure
 from pedrank.cli._common import MAX_JOBS, number, out_dir, ped_param
 
 
@@ -43,7 +44,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from pedrank.cli._progress import bar_factory
-    from pedrank.pipeline.bench.runner import run_bench
+    from pedrank.pipeline.bench.runner import NoWorkerError, run_bench
     from pedrank.reports.bench_report import write_report
     from pedrank.reports.reproduce import comparison_from_store, reproduce_config
 
@@ -52,7 +53,10 @@ def run(args: argparse.Namespace) -> int:
         args.features, results=args.results, metrics=metrics, groundtruth=args.groundtruth,
         source=args.source_pattern, jobs=args.jobs, scheduler=args.scheduler,
         ped_params=dict(args.ped_param))
-    summary = run_bench(cfg, progress=bar_factory(not args.no_progress))
+    try:
+        summary = run_bench(cfg, progress=bar_factory(not args.no_progress))
+    except NoWorkerError as exc:
+        raise CLIFailure(str(exc)) from None
     files = write_report(cfg, plots=not args.no_plots)
     cmp = comparison_from_store(cfg, skipped)
     print(f"PED paper reproduction: {cmp.n_models} models x {cmp.n_datasets} datasets found in "
