@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pedrank.cli._common import format_records, text_width
-from pedrank.core.metrics import available_metrics
-from pedrank.reports.table import Column, Table
+
+if TYPE_CHECKING:
+    from pedrank.reports.table import Table
 
 # What each registry input kind means to a user deciding what to extract.
 _INPUT_LABELS = {"features": "features", "source_probs": "source outputs"}
@@ -27,6 +28,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def metric_records() -> list[dict[str, Any]]:
     """One record per registered metric, sorted by name (the ``--format json`` rows)."""
+    from pedrank.core.metrics import available_metrics
+
 
     return [
         {
@@ -43,6 +46,8 @@ def metric_records() -> list[dict[str, Any]]:
 
 def metric_table(records: list[dict[str, Any]]) -> Table:
     """The table shown by ``--format text/markdown/csv`` (CSV headers are the keys)."""
+    from pedrank.reports.table import Column, Table
+
     rows = [
         {
             "metric": r["name"],

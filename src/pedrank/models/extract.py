@@ -46,9 +46,11 @@ __all__ = [
     "OnnxModel",
     "default_cache_dir",
     "extract",
+    "extract_with_loader",
     "extract_zoo",
     "fingerprint",
     "resize_images",
+    "torch_device",
 ]
 
 _LOG = logging.getLogger(__name__)
@@ -218,7 +220,7 @@ def _is_onnx_session(model: Any) -> bool:
     return ort is not None and isinstance(model, ort.InferenceSession)
 
 
-def _torch_device(device: str | None) -> str:
+def torch_device(device: str | None) -> str:
     import torch
 
     if device is None or device == "auto":
@@ -238,7 +240,7 @@ def _as_batch_function(model: Any, device: str | None, output_name: str | None) 
     if _is_torch_module(model):
         import torch
 
-        dev = _torch_device(device)
+        dev = torch_device(device)
         model = model.to(dev).eval()
 
         def run_torch(batch: Any) -> np.ndarray:
@@ -369,7 +371,7 @@ def _load_verified(cache: Path, ident: dict[str, Any], n_rows: int) -> np.ndarra
 # --------------------------------------------------------------------------- extraction
 
 
-def _extract(
+def extract_with_loader(
     load_model: Callable[[], Any],
     data: Any,
     *,
@@ -383,6 +385,12 @@ def _extract(
     progress: ProgressArg,
     desc: str,
 ) -> FeatureSet:
+    """Features of the model ``load_model()`` returns, loading it only on a cache miss.
+
+    The engine behind :func:`extract`, :func:`extract_zoo` and
+    :func:`pedrank.models.loaders.extract_features`: keyword arguments as in
+    :func:`extract`; ``desc`` labels the progress bar.
+    """
     if batch_size < 1 or chunk_size < 1:
         raise ValueError("batch_size and chunk_size must be positive")
     inputs, labels, fp = _unpack_data(data)
@@ -521,7 +529,7 @@ def extract(
     """
     if model_key is None:
         model_key = _model_cache_id(model)
-    return _extract(
+    return extract_with_loader(
         lambda: model,
         data,
         preprocess=preprocess,
@@ -567,7 +575,7 @@ def extract_zoo(
         if not hasattr(pre, "with_size"):
             raise ValueError(f"zoo model {name!r} has no resizable preprocessing; drop image_size")
         pre = pre.with_size(image_size)
-    return _extract(
+    return extract_with_loader(
         entry.load,
         data,
         preprocess=pre,

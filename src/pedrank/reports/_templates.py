@@ -16,7 +16,7 @@ def environment():
     """The shared, cached :class:`jinja2.Environment` (imported lazily: CLI start-up)."""
     import jinja2
 
-    from pedrank.reports.table import latex_escape
+    from pedrank.reports._latex import latex_escape
 
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("pedrank.reports", "templates"),

@@ -86,7 +86,7 @@ def _pyplot():
 def style():
     """The report style (fonts, spines, the Okabe-Ito colour cycle) as an rc context."""
     plt = _pyplot()
-    from cycler import cycler
+    from matplotlib import cycler
 
     with plt.rc_context({**_STYLE, "axes.prop_cycle": cycler(color=SERIES)}):
         yield plt

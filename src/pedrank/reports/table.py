@@ -35,11 +35,12 @@ import csv
 import io
 import json
 import math
-import re
 import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from pedrank.reports._latex import latex_escape
 
 MISSING = "—"
 
@@ -235,24 +236,6 @@ class Table:
 def _marked(text: str, col: Column, marker: str) -> str:
     """``text`` with its marker, except on a missing value (nothing to qualify)."""
     return text if text == col.missing else text + marker
-
-
-_LATEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
-                  "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-                  "\\": r"\textbackslash{}",
-                  # Characters pdflatex's utf8 input cannot typeset in text mode.
-                  "τ": r"$\tau$", "×": r"$\times$", "−": r"$-$", "†": r"\dag{}", "‡": r"\ddag{}"}
-_LATEX_RE = re.compile("|".join(re.escape(k) for k in _LATEX_SPECIAL))
-
-
-def latex_escape(text: str) -> str:
-    r"""Escape LaTeX's special characters (``&``, ``%``, ``_``, ...) and spell ``τ``, ``×``,
-    ``−``, ``†``, ``‡`` as commands (pdflatex's utf8 input has no text-mode glyph for them).
-
-    >>> latex_escape("50% of a_b & c")
-    '50\\% of a\\_b \\& c'
-    """
-    return _LATEX_RE.sub(lambda m: _LATEX_SPECIAL[m.group()], text)
 
 
 def _fit_widths(columns: Sequence[Column], heads: list[str], body: list[list[str]],

@@ -163,7 +163,7 @@ def extract_features(
     onnxruntime error) propagate unchanged: a failed computation, which
     :func:`pedrank.select` reports for that model while it ranks the others.
     """
-    from pedrank.models.extract import DEFAULT_CHUNK, _extract
+    from pedrank.models.extract import DEFAULT_CHUNK, extract_with_loader
 
     if isinstance(spec, str):
         spec = resolve_model(spec)
@@ -173,7 +173,7 @@ def extract_features(
                    f"{getattr(data, 'name', '')!r} is {modality}",
                    f"choose {modality} models for this data")
     try:
-        return _extract(
+        return extract_with_loader(
             lambda: _placed(spec.load(), device),
             data,
             preprocess=spec.preprocessing,

@@ -93,10 +93,8 @@ class ModelSpec:
 
 def file_digest(path: str | os.PathLike) -> str:
     """SHA-256 digest (hex prefix) of a file's bytes; the project's memoised one when present."""
-    try:
-        from pedrank._fs import file_digest as shared  # helper "hardio": memoised on inode/mtime
-    except ImportError:
-        from pedrank.models.extract import _file_digest as shared
+    from pedrank._fs import file_digest as shared  # memoised on (inode, size, mtime_ns)
+
     return shared(path)
 
 

@@ -237,9 +237,9 @@ class HFTextEncoder:
 
     def set_device(self, device: str | None) -> None:
         """Move the encoder to ``device`` ("auto": CUDA when available)."""
-        from pedrank.models.extract import _torch_device
+        from pedrank.models.extract import torch_device
 
-        self.device = _torch_device(device)
+        self.device = torch_device(device)
         self.model.to(self.device)
 
     def __call__(self, batch: Any) -> np.ndarray:
