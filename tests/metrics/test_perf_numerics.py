@@ -90,3 +90,27 @@ def test_logme_one_hot_projection_matches_dense():
     np.testing.assert_allclose(_xty(F, Y), F.T @ Y, rtol=1e-12, atol=1e-12)
     Yr = rng.normal(size=(50, 3))  # real-valued targets take the dense product
     np.testing.assert_allclose(_xty(F, Yr), F.T @ Yr, rtol=1e-12)
+
+
+def test_row_logsumexp_matches_scipy():
+    from scipy.special import logsumexp
+
+    from pedrank.core.metrics.etran import _row_logsumexp
+
+    X = _features(3000, 40, seed=5) * 30.0  # large values: the max shift matters
+    X[0] = -1e3
+    np.testing.assert_allclose(_row_logsumexp(X), logsumexp(X, axis=1), rtol=1e-13)
+
+
+@pytest.mark.parametrize("n, d", [(400, 50), (30, 80)])
+def test_ncti_pca_matches_sklearn_up_to_sign(n, d):
+    from sklearn.decomposition import PCA
+
+    from pedrank.core.metrics.ncti import _fit_pca
+
+    X = _features(n, d, seed=7)
+    k = min(12, n, d)
+    var, Z = _fit_pca(X, k)
+    ref = PCA(n_components=k, svd_solver="full").fit(X)
+    np.testing.assert_allclose(var, ref.explained_variance_, rtol=1e-10)
+    np.testing.assert_allclose(np.abs(Z), np.abs(ref.transform(X)), rtol=1e-7, atol=1e-9)

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy import linalg
 from sklearn.decomposition import PCA
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from threadpoolctl import threadpool_limits
@@ -73,21 +74,33 @@ class NCTITerms:
         return float(w_seli * self.seli + w_ncc * self.ncc - w_vc * self.vc)
 
 
-def _fit_pca(X: np.ndarray, k: int) -> tuple[PCA, np.ndarray]:
-    """Exact, deterministic PCA (the official code's default solver is randomized, unseeded).
+def _fit_pca(X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact, deterministic PCA: the ``k`` leading variances and the N x k scores.
 
-    For N >= D the D x D covariance eigendecomposition (scikit-learn >= 1.5) is
-    several times faster than a full SVD of the N x D data and exact for the
-    leading components kept here; older scikit-learn falls back to the full SVD.
+    The official code's default solver is randomized and unseeded. For N >= D
+    the leading ``k`` eigenpairs of the D x D covariance are computed directly
+    (``scipy.linalg.eigh`` with ``subset_by_index``, MRRR): hand-written for
+    speed, measured: scikit-learn's ``covariance_eigh`` solver decomposes all
+    D eigenvectors (3.7 s of NCTI's 8 s at 20000 x 2048, one thread) where 64
+    are kept. Components match ``PCA(svd_solver="covariance_eigh")`` up to
+    sign, which no NCTI term depends on (LDA posteriors and nuclear norms are
+    invariant to flipping a PCA axis); N < D uses scikit-learn's full SVD.
+
+    Returns ``(explained_variance, scores)``: variances (ddof=1) in decreasing
+    order and the centred features projected on the components.
     """
-    if X.shape[0] >= X.shape[1]:
-        try:
-            pca = PCA(n_components=k, svd_solver="covariance_eigh")
-            return pca, pca.fit_transform(X)
-        except ValueError:  # scikit-learn < 1.5: solver unknown
-            pass
+    n, d = X.shape
+    if n >= d:
+        mean = X.mean(axis=0)
+        Xc = X - mean
+        cov = Xc.T @ Xc
+        cov /= n - 1
+        evals, V = linalg.eigh(cov, subset_by_index=(d - k, d - 1), driver="evr")
+        evals, V = evals[::-1], V[:, ::-1]
+        return np.clip(evals, 0.0, None), Xc @ V
     pca = PCA(n_components=k, svd_solver="full")
-    return pca, pca.fit_transform(X)
+    scores = pca.fit_transform(X)
+    return pca.explained_variance_, scores
 
 
 def _check_within_class_variation(Z: np.ndarray, enc: LabelEncoding) -> None:
@@ -143,9 +156,9 @@ def ncti_terms(X: Any, y: Any, *, n_components: int = 64, n_shrink_components: i
         raise ValueError("ncti needs within-class variation, but the features are constant "
                          "(every sample has the same feature vector).")
     k = int(min(n_components, n, d))
-    pca, Z = _fit_pca(Xf, k)
+    explained_variance, Z = _fit_pca(Xf, k)
     _check_within_class_variation(Z, enc)
-    shrink = max(float(np.exp(-pca.explained_variance_[:n_shrink_components].sum())),
+    shrink = max(float(np.exp(-explained_variance[:n_shrink_components].sum())),
                  _SHRINK_FLOOR)
     if shrink <= _SHRINK_FLOOR:
         lda = LinearDiscriminantAnalysis(solver="svd")
