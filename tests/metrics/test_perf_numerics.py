@@ -7,6 +7,8 @@ library to 1e-10 on inputs that exercise it.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from sklearn.covariance import ledoit_wolf, ledoit_wolf_shrinkage
@@ -114,3 +116,21 @@ def test_ncti_pca_matches_sklearn_up_to_sign(n, d):
     ref = PCA(n_components=k, svd_solver="full").fit(X)
     np.testing.assert_allclose(var, ref.explained_variance_, rtol=1e-10)
     np.testing.assert_allclose(np.abs(Z), np.abs(ref.transform(X)), rtol=1e-7, atol=1e-9)
+
+
+def test_thread_policy_never_raises_a_limit_and_honours_the_override(monkeypatch):
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from pedrank.core import _threads
+    from pedrank.core.metrics import get_metric
+
+    monkeypatch.setenv("PEDRANK_NUM_THREADS", "1")
+    assert _threads.available_threads() == 1
+    with threadpool_limits(limits=1):
+        with _threads.limit_threads(8):  # a larger count never raises the user's limit
+            assert max(i["num_threads"] for i in threadpool_info()) == 1
+    monkeypatch.delenv("PEDRANK_NUM_THREADS")
+    assert 1 <= _threads.available_threads() <= (os.cpu_count() or 1)
+    # Registered metrics run under the policy and keep their signature and docstring.
+    spec = get_metric("logme")
+    assert spec.func.__wrapped__.__name__ == "logme" and "LogME" in spec.func.__doc__

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from pedrank.core._threads import adaptive_threads
+
 MetricInput = Literal["features", "source_probs"]
 
 
@@ -58,10 +60,15 @@ def register(name: str, *, input: MetricInput = "features", reference: str, cost
     """Class-free decorator registering a metric function under ``name``."""
 
     def deco(func: Callable[..., float]) -> Callable[..., float]:
-        if name in _REGISTRY and _REGISTRY[name].func is not func:
+        if name in _REGISTRY and getattr(_REGISTRY[name].func, "__wrapped__", None) is not func:
             raise RuntimeError(f"metric {name!r} registered twice")
-        _REGISTRY[name] = MetricSpec(name, func, input, reference, cost, supports_device)
-        return func
+        if name in _REGISTRY:
+            return _REGISTRY[name].func
+        # Thread policy of every metric (pedrank.core._threads): BLAS pools lowered
+        # to the free cores, so a busy machine never makes a call slower than one thread.
+        wrapped = adaptive_threads(func)
+        _REGISTRY[name] = MetricSpec(name, wrapped, input, reference, cost, supports_device)
+        return wrapped
 
     return deco
 

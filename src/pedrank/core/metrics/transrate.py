@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
 
+from pedrank.core._threads import single_thread
 from pedrank.core._validation import check_features_labels
 from pedrank.core.metrics._registry import register
 
@@ -28,8 +30,12 @@ def coding_rate(Z: np.ndarray, eps: float) -> float:
     """
     n, D = Z.shape
     a = D / (n * eps * eps)
-    G = Z @ Z.T if n < D else Z.T @ Z
-    lam = np.linalg.eigvalsh(G)
+    # A class block (n_c rows) is a small product and a small eigenproblem:
+    # threads only add synchronisation there (see pedrank.core._threads).
+    small = min(n, D) ** 2 * max(n, D) < 5e8
+    with single_thread() if small else contextlib.nullcontext():
+        G = Z @ Z.T if n < D else Z.T @ Z
+        lam = np.linalg.eigvalsh(G)
     # The scale ``a`` is huge for small eps (1e8 * D / n at eps = 1e-4), so
     # rounding noise in a null direction of G (the centring direction when
     # N <= D, or a constant feature) would otherwise contribute log(1 + a *
