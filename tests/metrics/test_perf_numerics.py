@@ -134,3 +134,33 @@ def test_thread_policy_never_raises_a_limit_and_honours_the_override(monkeypatch
     # Registered metrics run under the policy and keep their signature and docstring.
     spec = get_metric("logme")
     assert spec.func.__wrapped__.__name__ == "logme" and "LogME" in spec.func.__doc__
+
+
+@pytest.mark.parametrize("C, lam", [(2, 1e-3), (5, 0.2), (7, 1e-10)])
+def test_shrunk_lda_posterior_equals_sklearn_lda(C, lam):
+    """SFDA's (and ETran's) shrunk LDA is scikit-learn's LDA with the same shrinkage.
+
+    ``sum_c prior_c shrunk(Cov_c) = shrunk(sum_c prior_c Cov_c)`` (the shrinkage
+    is linear), so the pooled-then-shrunk covariance of SFDA is sklearn's.
+    """
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+
+    from pedrank.core._validation import encode_labels
+    from pedrank.core.metrics.sfda import _posterior
+
+    rng = np.random.default_rng(C)
+    y = np.arange(300) % C
+    X = _features(300, 12, seed=C) + rng.normal(size=(C, 12))[y]
+    enc = encode_labels(y)
+    ours, _ = _posterior(X, enc, lam)
+    lda = LinearDiscriminantAnalysis(solver="lsqr", shrinkage=lam).fit(X, y)
+    np.testing.assert_allclose(ours, lda.predict_proba(X), rtol=1e-9, atol=1e-12)
+
+
+def test_pool_min_max_is_sklearn_minmax_scale():
+    from pedrank.core.metrics.ncti import NCTITerms, ncti_combine
+
+    terms = {"a": NCTITerms(1.0, 0.5, 2.0), "b": NCTITerms(3.0, 0.5, 1.0),
+             "c": NCTITerms(2.0, 0.5, 1.5)}
+    out = ncti_combine(terms)  # ncc constant over the pool: contributes 0
+    assert out == pytest.approx({"a": 0.0 - 1.0, "b": 1.0 - 0.0, "c": 0.5 - 0.5})

@@ -34,11 +34,11 @@ from typing import Any
 
 import numpy as np
 from scipy import linalg
+from sklearn.preprocessing import minmax_scale
 
 from pedrank.core._validation import LabelEncoding, check_features_labels, class_sums, row_blocks
 from pedrank.core.metrics._registry import register
 from pedrank.core.metrics._spectral import eigh_project
-from pedrank.core.metrics.ncti import _minmax
 from pedrank.core.metrics.sfda import _posterior as _sfda_posterior
 
 __all__ = ["ETranTerms", "etran", "etran_terms", "etran_combine"]
@@ -284,9 +284,11 @@ def etran_combine(terms: Mapping[str, ETranTerms],
             "model(s). Pass at least two, or use etran() for a single model's raw score."
         )
     names = list(terms)
-    en = _minmax(np.array([terms[m].energy for m in names], dtype=np.float64))
-    cls = _minmax(np.array([terms[m].classification for m in names], dtype=np.float64))
-    reg = _minmax(np.array([terms[m].regression for m in names], dtype=np.float64))
+    # minmax_scale maps a term constant over the pool to 0 (a zero range counts as 1)
+    # instead of dividing by zero as the official code would.
+    en = minmax_scale(np.array([terms[m].energy for m in names], dtype=np.float64))
+    cls = minmax_scale(np.array([terms[m].classification for m in names], dtype=np.float64))
+    reg = minmax_scale(np.array([terms[m].regression for m in names], dtype=np.float64))
     w_en, w_cls, w_reg = weights
     total = w_en * en + w_cls * cls + w_reg * reg
     return {m: float(s) for m, s in zip(names, total, strict=True)}

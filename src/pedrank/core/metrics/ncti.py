@@ -37,6 +37,7 @@ import numpy as np
 from scipy import linalg
 from sklearn.decomposition import PCA
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+from sklearn.preprocessing import minmax_scale
 from threadpoolctl import threadpool_limits
 
 from pedrank.core._validation import LabelEncoding, check_features_labels, class_means
@@ -263,16 +264,6 @@ def ncti(X: Any, y: Any, *, weights: tuple[float, float, float] = (1.0, 1.0, 1.0
     return terms.raw_score(weights)
 
 
-def _minmax(values: np.ndarray) -> np.ndarray:
-    """Min-max scale to [0, 1]; a term constant over the pool scales to 0."""
-    lo, hi = float(values.min()), float(values.max())
-    if hi - lo <= 0.0:
-        # Constant over the pool: the term cannot discriminate; contribute nothing
-        # (the official code would divide by zero here).
-        return np.zeros_like(values)
-    return (values - lo) / (hi - lo)
-
-
 def ncti_combine(terms: Mapping[str, NCTITerms]) -> dict[str, float]:
     """Pool-normalised NCTI, as in the paper: ``mm(ncc) + mm(seli) - mm(vc)``.
 
@@ -300,8 +291,10 @@ def ncti_combine(terms: Mapping[str, NCTITerms]) -> dict[str, float]:
             "Pass at least two, or use ncti() for a single model's raw score."
         )
     names = list(terms)
-    seli = _minmax(np.array([terms[m].seli for m in names], dtype=np.float64))
-    ncc = _minmax(np.array([terms[m].ncc for m in names], dtype=np.float64))
-    vc = _minmax(np.array([terms[m].vc for m in names], dtype=np.float64))
+    # minmax_scale maps a term constant over the pool to 0 (a zero range counts as 1)
+    # instead of dividing by zero as the official code would.
+    seli = minmax_scale(np.array([terms[m].seli for m in names], dtype=np.float64))
+    ncc = minmax_scale(np.array([terms[m].ncc for m in names], dtype=np.float64))
+    vc = minmax_scale(np.array([terms[m].vc for m in names], dtype=np.float64))
     total = ncc + seli - vc
     return {m: float(s) for m, s in zip(names, total, strict=True)}

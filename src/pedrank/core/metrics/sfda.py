@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 from scipy import linalg
 from scipy.special import softmax
+from sklearn.covariance import shrunk_covariance
 
 from pedrank.core._validation import LabelEncoding, check_features_labels, class_means, row_blocks
 from pedrank.core.metrics._registry import register
@@ -44,13 +45,6 @@ def _largest_eigenvalue(A: np.ndarray) -> float:
     return float(x @ A @ y)
 
 
-def _shrink(S: np.ndarray, lam: float) -> np.ndarray:
-    D = S.shape[0]
-    out = (1.0 - lam) * S
-    out.flat[:: D + 1] += lam * np.trace(S) / D
-    return out
-
-
 def _posterior(X: np.ndarray, enc: LabelEncoding, lam: float | None,
                means: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     """Fit the regularised FDA classifier on (X, y); return p(y|x) (N x C) and lambda.
@@ -60,6 +54,14 @@ def _posterior(X: np.ndarray, enc: LabelEncoding, lam: float | None,
     ``V^T Sw' V = I``, ``V V^T = Sw'^{-1}`` exactly: the classifier is
     ``M Sw'^{-1}`` and Sb never matters. One Cholesky solve replaces the
     generalised eigenproblem (and the reference's second one).
+
+    This is scikit-learn's ``LinearDiscriminantAnalysis(solver="lsqr",
+    shrinkage=lam)`` (same posteriors to 1e-9, ``tests/metrics/
+    test_perf_numerics.py``; shrinking the pooled covariance equals pooling
+    the shrunk class covariances), kept hand-written for speed, measured:
+    0.59 s against sklearn's 2.58 s CPU at 10000 x 1024 x 100, one thread
+    (one pooled scatter and a Cholesky solve instead of per-class covariances
+    and a least-squares solve). ETran's classification term shares it.
     """
     N, D = X.shape
     priors = enc.counts / N
@@ -73,7 +75,7 @@ def _posterior(X: np.ndarray, enc: LabelEncoding, lam: float | None,
         )
     if lam is None:
         lam = max(float(np.exp(-5.0 * _largest_eigenvalue(Sw))), 1e-10)
-    Sw_shrunk = _shrink(Sw, lam)
+    Sw_shrunk = shrunk_covariance(Sw, shrinkage=lam)  # (1-lam) Sw + lam tr(Sw)/D I
     try:
         coef = linalg.cho_solve(linalg.cho_factor(Sw_shrunk), means.T).T      # C x D
     except linalg.LinAlgError:
