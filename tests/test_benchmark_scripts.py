@@ -64,3 +64,36 @@ def test_gpu_check_dry_run_on_cpu(run_benchmarks, tmp_path):
     for line in table:
         rel = float(line.rstrip(" |").split(" | ")[-1])
         assert rel <= 1e-8, line
+
+
+def _load_script(name: str):
+    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_floors_time_every_metric_and_its_floor(run_benchmarks, capsys):
+    import json
+
+    floors = _load_script("floors")
+    assert set(floors.FLOORS) == set(floors.METRICS)
+    for metric in floors.METRICS:
+        floors.worker([metric, "300x16x4", "--repeat", "1"])
+        out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        assert out["cpu"] >= 0 and out["floor_cpu"] >= 0, metric
+        assert out["value"] == out["value"], metric  # a number, not NaN
+    table = floors.render([{"size": "300x16x4", "metric": "logme",
+                            "one": {"cpu": 2.0, "floor_cpu": 1.0, "wall": 2.5}}], False)
+    assert table[-1].rstrip(" |").split(" | ")[4] == "2.00x"
+
+
+def test_peers_script_skips_missing_peer_code_and_says_so(run_benchmarks, tmp_path):
+    peers = _load_script("peers")
+    out = tmp_path / "peers.md"
+    assert peers.main(["--peer-dir", str(tmp_path / "none"), "--sizes", "200x8x3",
+                       "--metrics", "hscore", "--out", str(out), "--threads", "1"]) == 0
+    text = out.read_text()
+    assert "Skipped (code not found): TLlib" in text
+    row = next(line for line in text.splitlines() if line.startswith("| hscore"))
+    assert "no peer code" in row and "error" not in row.split(" | ")[2]

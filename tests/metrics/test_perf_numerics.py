@@ -7,6 +7,8 @@ library to 1e-10 on inputs that exercise it.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from sklearn.covariance import ledoit_wolf, ledoit_wolf_shrinkage
@@ -90,3 +92,75 @@ def test_logme_one_hot_projection_matches_dense():
     np.testing.assert_allclose(_xty(F, Y), F.T @ Y, rtol=1e-12, atol=1e-12)
     Yr = rng.normal(size=(50, 3))  # real-valued targets take the dense product
     np.testing.assert_allclose(_xty(F, Yr), F.T @ Yr, rtol=1e-12)
+
+
+def test_row_logsumexp_matches_scipy():
+    from scipy.special import logsumexp
+
+    from pedrank.core.metrics.etran import _row_logsumexp
+
+    X = _features(3000, 40, seed=5) * 30.0  # large values: the max shift matters
+    X[0] = -1e3
+    np.testing.assert_allclose(_row_logsumexp(X), logsumexp(X, axis=1), rtol=1e-13)
+
+
+@pytest.mark.parametrize("n, d", [(400, 50), (30, 80)])
+def test_ncti_pca_matches_sklearn_up_to_sign(n, d):
+    from sklearn.decomposition import PCA
+
+    from pedrank.core.metrics.ncti import _fit_pca
+
+    X = _features(n, d, seed=7)
+    k = min(12, n, d)
+    var, Z = _fit_pca(X, k)
+    ref = PCA(n_components=k, svd_solver="full").fit(X)
+    np.testing.assert_allclose(var, ref.explained_variance_, rtol=1e-10)
+    np.testing.assert_allclose(np.abs(Z), np.abs(ref.transform(X)), rtol=1e-7, atol=1e-9)
+
+
+def test_thread_policy_never_raises_a_limit_and_honours_the_override(monkeypatch):
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from pedrank.core import _threads
+    from pedrank.core.metrics import get_metric
+
+    monkeypatch.setenv("PEDRANK_NUM_THREADS", "1")
+    assert _threads.available_threads() == 1
+    with threadpool_limits(limits=1):
+        with _threads.limit_threads(8):  # a larger count never raises the user's limit
+            assert max(i["num_threads"] for i in threadpool_info()) == 1
+    monkeypatch.delenv("PEDRANK_NUM_THREADS")
+    assert 1 <= _threads.available_threads() <= (os.cpu_count() or 1)
+    # Registered metrics run under the policy and keep their signature and docstring.
+    spec = get_metric("logme")
+    assert spec.func.__wrapped__.__name__ == "logme" and "LogME" in spec.func.__doc__
+
+
+@pytest.mark.parametrize("C, lam", [(2, 1e-3), (5, 0.2), (7, 1e-10)])
+def test_shrunk_lda_posterior_equals_sklearn_lda(C, lam):
+    """SFDA's (and ETran's) shrunk LDA is scikit-learn's LDA with the same shrinkage.
+
+    ``sum_c prior_c shrunk(Cov_c) = shrunk(sum_c prior_c Cov_c)`` (the shrinkage
+    is linear), so the pooled-then-shrunk covariance of SFDA is sklearn's.
+    """
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+
+    from pedrank.core._validation import encode_labels
+    from pedrank.core.metrics.sfda import _posterior
+
+    rng = np.random.default_rng(C)
+    y = np.arange(300) % C
+    X = _features(300, 12, seed=C) + rng.normal(size=(C, 12))[y]
+    enc = encode_labels(y)
+    ours, _ = _posterior(X, enc, lam)
+    lda = LinearDiscriminantAnalysis(solver="lsqr", shrinkage=lam).fit(X, y)
+    np.testing.assert_allclose(ours, lda.predict_proba(X), rtol=1e-9, atol=1e-12)
+
+
+def test_pool_min_max_is_sklearn_minmax_scale():
+    from pedrank.core.metrics.ncti import NCTITerms, ncti_combine
+
+    terms = {"a": NCTITerms(1.0, 0.5, 2.0), "b": NCTITerms(3.0, 0.5, 1.0),
+             "c": NCTITerms(2.0, 0.5, 1.5)}
+    out = ncti_combine(terms)  # ncc constant over the pool: contributes 0
+    assert out == pytest.approx({"a": 0.0 - 1.0, "b": 1.0 - 0.0, "c": 0.5 - 0.5})

@@ -93,7 +93,7 @@ def test_sfda_rescaling_is_exact_with_lambda_from_the_original_scale():
 @pytest.mark.parametrize("N, D", [(20, 50), (12, 200), (30, 31)])
 def test_dual_forms_agree_with_primal(N, D):
     """H-score, regularised H-score and SFDA: the N x N form equals the D x D one."""
-    from sklearn.covariance import ledoit_wolf, ledoit_wolf_shrinkage
+    from sklearn.covariance import ledoit_wolf, ledoit_wolf_shrinkage, shrunk_covariance
 
     rng = np.random.default_rng(N)
     y = np.arange(N) % 3
@@ -120,7 +120,7 @@ def test_dual_forms_agree_with_primal(N, D):
     Sw = sf._within_scatter(X, enc.codes, means)
     lam = max(float(np.exp(-5.0 * sf._largest_eigenvalue(Sw))), 1e-10)
     assert lam_dual == pytest.approx(lam, rel=1e-9)
-    coef = np.linalg.solve(sf._shrink(Sw, lam), means.T).T
+    coef = np.linalg.solve(shrunk_covariance(Sw, shrinkage=lam), means.T).T
     logits = X @ coef.T - 0.5 * np.einsum("cd,cd->c", means, coef) + np.log(enc.counts / N)
     expected = np.exp(logits - logsumexp(logits, axis=1, keepdims=True))
     np.testing.assert_allclose(p_dual, expected, rtol=1e-6, atol=1e-9)

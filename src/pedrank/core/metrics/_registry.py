@@ -8,6 +8,7 @@ benchmark runner use to look a metric up by name.
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any, Literal
 import numpy as np
 
 from pedrank.core._budget import MemoryBudgetError
+from pedrank.core._threads import adaptive_threads
 
 MetricInput = Literal["features", "source_probs"]
 
@@ -148,11 +150,16 @@ def register(name: str, *, input: MetricInput = "features", reference: str, cost
 
     def deco(func: Callable[..., float]) -> Callable[..., float]:
         guarded = func if getattr(func, "_pedrank_guarded", False) else _guard(func, name)
-        if name in _REGISTRY and _REGISTRY[name].func.__wrapped__ is not guarded.__wrapped__:
-            raise RuntimeError(f"metric {name!r} registered twice")
-        _REGISTRY[name] = MetricSpec(name, guarded, input, reference, cost, supports_device,
+        if name in _REGISTRY:
+            if inspect.unwrap(_REGISTRY[name].func) is not inspect.unwrap(guarded):
+                raise RuntimeError(f"metric {name!r} registered twice")
+            return _REGISTRY[name].func
+        # Thread policy of every metric (pedrank.core._threads): BLAS pools lowered
+        # to the free cores, so a busy machine never makes a call slower than one thread.
+        wrapped = adaptive_threads(guarded)
+        _REGISTRY[name] = MetricSpec(name, wrapped, input, reference, cost, supports_device,
                                      supports_regression)
-        return guarded
+        return wrapped
 
     return deco
 

@@ -34,8 +34,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy import linalg
 from sklearn.decomposition import PCA
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+from sklearn.preprocessing import minmax_scale
 from threadpoolctl import threadpool_limits
 
 from pedrank.core._budget import check_memory
@@ -80,21 +82,33 @@ class NCTITerms:
         return float(w_seli * self.seli + w_ncc * self.ncc - w_vc * self.vc)
 
 
-def _fit_pca(X: np.ndarray, k: int) -> tuple[PCA, np.ndarray]:
-    """Exact, deterministic PCA (the official code's default solver is randomized, unseeded).
+def _fit_pca(X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact, deterministic PCA: the ``k`` leading variances and the N x k scores.
 
-    For N >= D the D x D covariance eigendecomposition (scikit-learn >= 1.5) is
-    several times faster than a full SVD of the N x D data and exact for the
-    leading components kept here; older scikit-learn falls back to the full SVD.
+    The official code's default solver is randomized and unseeded. For N >= D
+    the leading ``k`` eigenpairs of the D x D covariance are computed directly
+    (``scipy.linalg.eigh`` with ``subset_by_index``, MRRR): hand-written for
+    speed, measured: scikit-learn's ``covariance_eigh`` solver decomposes all
+    D eigenvectors (3.7 s of NCTI's 8 s at 20000 x 2048, one thread) where 64
+    are kept. Components match ``PCA(svd_solver="covariance_eigh")`` up to
+    sign, which no NCTI term depends on (LDA posteriors and nuclear norms are
+    invariant to flipping a PCA axis); N < D uses scikit-learn's full SVD.
+
+    Returns ``(explained_variance, scores)``: variances (ddof=1) in decreasing
+    order and the centred features projected on the components.
     """
-    if X.shape[0] >= X.shape[1]:
-        try:
-            pca = PCA(n_components=k, svd_solver="covariance_eigh")
-            return pca, pca.fit_transform(X)
-        except ValueError:  # scikit-learn < 1.5: solver unknown
-            pass
+    n, d = X.shape
+    if n >= d:
+        mean = X.mean(axis=0)
+        Xc = X - mean
+        cov = Xc.T @ Xc
+        cov /= n - 1
+        evals, V = linalg.eigh(cov, subset_by_index=(d - k, d - 1), driver="evr")
+        evals, V = evals[::-1], V[:, ::-1]
+        return np.clip(evals, 0.0, None), Xc @ V
     pca = PCA(n_components=k, svd_solver="full")
-    return pca, pca.fit_transform(X)
+    scores = pca.fit_transform(X)
+    return pca.explained_variance_, scores
 
 
 def _informative_scores(Z: np.ndarray, magnitude: float) -> np.ndarray:
@@ -171,10 +185,10 @@ def ncti_terms(X: Any, y: Any, *, n_components: int = 64, n_shrink_components: i
                          "(every sample has the same feature vector).")
     k = int(min(n_components, n, d))
     magnitude = float(np.max(np.abs(Xf)))
-    pca, Z = _fit_pca(Xf, k)
+    explained_variance, Z = _fit_pca(Xf, k)
     Z = _informative_scores(Z, magnitude)
     _check_within_class_variation(Z, enc)
-    lead = float(pca.explained_variance_[:n_shrink_components].sum())
+    lead = float(explained_variance[:n_shrink_components].sum())
     if lead < _MIN_LEADING_VARIANCE:
         # shrinkage = exp(-lead) = 1 - lead: sklearn's eigen LDA forms the between-class
         # scatter as St - Sw of two matrices shrunk by that factor, which cancels to
@@ -292,16 +306,6 @@ def ncti(X: Any, y: Any, *, weights: tuple[float, float, float] = (1.0, 1.0, 1.0
     return terms.raw_score(weights)
 
 
-def _minmax(values: np.ndarray) -> np.ndarray:
-    """Min-max scale to [0, 1]; a term constant over the pool scales to 0."""
-    lo, hi = float(values.min()), float(values.max())
-    if hi - lo <= 0.0:
-        # Constant over the pool: the term cannot discriminate; contribute nothing
-        # (the official code would divide by zero here).
-        return np.zeros_like(values)
-    return (values - lo) / (hi - lo)
-
-
 def ncti_combine(terms: Mapping[str, NCTITerms]) -> dict[str, float]:
     """Pool-normalised NCTI, as in the paper: ``mm(ncc) + mm(seli) - mm(vc)``.
 
@@ -329,8 +333,10 @@ def ncti_combine(terms: Mapping[str, NCTITerms]) -> dict[str, float]:
             "Pass at least two, or use ncti() for a single model's raw score."
         )
     names = list(terms)
-    seli = _minmax(np.array([terms[m].seli for m in names], dtype=np.float64))
-    ncc = _minmax(np.array([terms[m].ncc for m in names], dtype=np.float64))
-    vc = _minmax(np.array([terms[m].vc for m in names], dtype=np.float64))
+    # minmax_scale maps a term constant over the pool to 0 (a zero range counts as 1)
+    # instead of dividing by zero as the official code would.
+    seli = minmax_scale(np.array([terms[m].seli for m in names], dtype=np.float64))
+    ncc = minmax_scale(np.array([terms[m].ncc for m in names], dtype=np.float64))
+    vc = minmax_scale(np.array([terms[m].vc for m in names], dtype=np.float64))
     total = ncc + seli - vc
     return {m: float(s) for m, s in zip(names, total, strict=True)}
