@@ -147,10 +147,11 @@ def measure_scoring(runs: list[dict], ds, repeats: int) -> dict:
 _CHILD = r"""
 import json, resource, sys, numpy as np
 mode, folder, cache, *models = sys.argv[1:]
-import torch
-from pedrank.models.loaders import resolve_model
 from pedrank.datasets.resolve import load_data
-specs = [resolve_model(m, image_size=64, kind="vision") for m in models]
+if mode != "data":
+    import torch
+    from pedrank.models.loaders import resolve_model
+    specs = [resolve_model(m, image_size=64, kind="vision") for m in models]
 if mode == "baseline":
     loaded = [s.load() for s in specs]
     ds = load_data(folder)
@@ -270,12 +271,17 @@ def main(argv: list[str] | None = None) -> int:
     ds = _dataset(args.n)
     with tempfile.TemporaryDirectory() as tmp:
         specs = [_torchscript(Path(tmp) / "cnn.pt") if m == "TORCHSCRIPT" else m for m in MODELS]
-        runs = [measure_model(s, ds, args.batch_size, args.repeats) for s in specs]
+        runs = []
+        for s in specs:  # each result is printed at once: a long run on a busy machine
+            runs.append(measure_model(s, ds, args.batch_size, args.repeats))
+            print({k: v for k, v in runs[-1].items() if k != "features"}, flush=True)
         scoring = measure_scoring(runs, ds, args.repeats)
+        print("scoring", scoring, flush=True)
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(limits=1, user_api="blas"):
             scoring1 = measure_scoring(runs, ds, args.repeats)
+        print("scoring, 1 BLAS thread", scoring1, flush=True)
         memory = None if args.no_memory else measure_memory(
             [s for s in specs], args.memory_images, args.memory_side)
     text = _table(runs, scoring, scoring1, memory, args, torch.get_num_threads())

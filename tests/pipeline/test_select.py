@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+import select_inputs as _inputs  # small real inputs; see its docstring
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,6 +21,13 @@ from pedrank.pipeline.select import (
     stratified_bootstrap,
 )
 from pedrank.pipeline.sources import generic_english_text
+
+# The shared fixtures, made fixtures of this module.
+digits_folder = _inputs.digits_folder
+source_folder = _inputs.source_folder
+models_py = _inputs.models_py
+ts_models = _inputs.ts_models
+few_photos = _inputs.few_photos
 
 
 def _specs(models_py, *funcs):
