@@ -23,6 +23,8 @@ _COMMANDS: tuple[str, ...] = (
     "metrics",
     "extract",
     "demo",
+    "groundtruth",
+    "zoo",
 )
 
 
