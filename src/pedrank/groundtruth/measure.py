@@ -154,7 +154,9 @@ TARGETS: dict[str, tuple[str, Callable[[int | None, int | None], TargetData]]] =
 }
 
 
-def load_target(name: str, max_samples: int | None = 2000, max_per_class: int | None = 60) -> TargetData:
+def load_target(
+    name: str, max_samples: int | None = 2000, max_per_class: int | None = 60
+) -> TargetData:
     """Load target ``name`` (see :data:`TARGETS`)."""
     if name not in TARGETS:
         raise ValueError(f"unknown target {name!r}; choose from {', '.join(TARGETS)}")
@@ -230,19 +232,38 @@ class MeasureConfig:
 
     def tag(self, protocol: str) -> dict[str, Any]:
         """The settings that define ``protocol``'s cells (stored with each one)."""
-        common = {"image_size": self.image_size, "max_samples": self.max_samples,
-                  "max_per_class": self.max_per_class, "test_size": self.test_size}  # fmt: skip
+        common = {
+            "image_size": self.image_size,
+            "max_samples": self.max_samples,
+            "max_per_class": self.max_per_class,
+            "test_size": self.test_size,
+        }
         if protocol == "probe":
-            return {**common, "Cs": list(self.probe_Cs), "cv": self.probe_cv,
-                    "tol": self.probe_tol, "max_iter": self.probe_max_iter}  # fmt: skip
+            return {
+                **common,
+                "Cs": list(self.probe_Cs),
+                "cv": self.probe_cv,
+                "tol": self.probe_tol,
+                "max_iter": self.probe_max_iter,
+            }
         if protocol == "ridge":
-            return {**common, "alphas": [min(self.ridge_alphas), max(self.ridge_alphas),
-                                         len(self.ridge_alphas)]}  # fmt: skip
-        return {**common, "lrs": list(self.ft_lrs), "wds": list(self.ft_wds),
-                "epochs": self.ft_epochs, "blocks": self.ft_blocks, "batch": self.ft_batch}  # fmt: skip
+            return {
+                **common,
+                "alphas": [min(self.ridge_alphas), max(self.ridge_alphas), len(self.ridge_alphas)],
+            }
+        return {
+            **common,
+            "lrs": list(self.ft_lrs),
+            "wds": list(self.ft_wds),
+            "epochs": self.ft_epochs,
+            "blocks": self.ft_blocks,
+            "batch": self.ft_batch,
+        }
 
 
-def split_positions(target: TargetData, seed: int, test_size: float) -> tuple[np.ndarray, np.ndarray]:
+def split_positions(
+    target: TargetData, seed: int, test_size: float
+) -> tuple[np.ndarray, np.ndarray]:
     """(train, test) positions into ``target.index`` for ``seed``.
 
     Random targets: a stratified split drawn with ``seed``. Fixed targets: the
@@ -334,16 +355,24 @@ def search_grid(
             for wd in wds:
                 if (lr, wd) not in scores:
                     scores[(lr, wd)] = float(evaluate(lr, wd))
-        (best_lr, best_wd) = max(
-            ((lr, wd) for lr in lrs for wd in wds), key=lambda p: scores[p]
-        )
+        (best_lr, best_wd) = max(((lr, wd) for lr in lrs for wd in wds), key=lambda p: scores[p])
         new_lrs, new_wds = _extend(lrs, best_lr), _extend(wds, best_wd)
         if new_lrs is None and new_wds is None:
-            return {"lr": best_lr, "wd": best_wd, "val": scores[(best_lr, best_wd)],
-                    "at_edge": False, "grid": _grid_dict(scores)}  # fmt: skip
+            return {
+                "lr": best_lr,
+                "wd": best_wd,
+                "val": scores[(best_lr, best_wd)],
+                "at_edge": False,
+                "grid": _grid_dict(scores),
+            }
         lrs, wds = new_lrs or lrs, new_wds or wds
-    return {"lr": best_lr, "wd": best_wd, "val": scores[(best_lr, best_wd)],
-            "at_edge": True, "grid": _grid_dict(scores)}  # fmt: skip
+    return {
+        "lr": best_lr,
+        "wd": best_wd,
+        "val": scores[(best_lr, best_wd)],
+        "at_edge": True,
+        "grid": _grid_dict(scores),
+    }
 
 
 def _grid_dict(scores: dict[tuple[float, float], float]) -> dict[str, float]:
@@ -377,8 +406,18 @@ def _finetune_tensors(model: str, target: TargetData, cfg: MeasureConfig) -> tup
     return Z, top, dim
 
 
-def _ft_eval(top: Any, dim: int, Z: Any, y: np.ndarray, fit: np.ndarray, ev: np.ndarray,
-             lr: float, wd: float, cfg: MeasureConfig, seed: int) -> float:  # fmt: skip
+def _ft_eval(
+    top: Any,
+    dim: int,
+    Z: Any,
+    y: np.ndarray,
+    fit: np.ndarray,
+    ev: np.ndarray,
+    lr: float,
+    wd: float,
+    cfg: MeasureConfig,
+    seed: int,
+) -> float:
     import torch
 
     from pedrank.groundtruth.protocol import _train_eval
@@ -387,9 +426,20 @@ def _ft_eval(top: Any, dim: int, Z: Any, y: np.ndarray, fit: np.ndarray, ev: np.
     t = torch.as_tensor(codes)
     fi, ei = torch.as_tensor(fit), torch.as_tensor(ev)
     return _train_eval(
-        top, len(classes), dim, Z[fi], t[fi], Z[ei], t[ei], lr=lr, weight_decay=wd,
-        epochs=cfg.ft_epochs, batch_size=cfg.ft_batch, seed=seed, device="cpu",
-    )  # fmt: skip
+        top,
+        len(classes),
+        dim,
+        Z[fi],
+        t[fi],
+        Z[ei],
+        t[ei],
+        lr=lr,
+        weight_decay=wd,
+        epochs=cfg.ft_epochs,
+        batch_size=cfg.ft_batch,
+        seed=seed,
+        device="cpu",
+    )
 
 
 # --------------------------------------------------------------------------- driver
@@ -401,12 +451,14 @@ def _features(model: str, target: TargetData, cfg: MeasureConfig) -> np.ndarray:
 
     entry = get_entry(model)
     size = None
-    if target.kind == "vision" and not entry.extra.get("fixed_input_size"):
+    resizable = hasattr(entry.preprocessing, "with_size")
+    if target.kind == "vision" and resizable and not entry.extra.get("fixed_input_size"):
         step = int(entry.extra.get("patch_multiple", 1))  # ViTs: a whole number of patches
         size = -(-cfg.image_size // step) * step
     data = _Pool(target.pool_inputs, target.pool_id)
-    fs = extract_zoo(model, data, image_size=size, progress=False,
-                     cache_dir=cfg.cache_dir or default_cache_dir())  # fmt: skip
+    fs = extract_zoo(
+        model, data, image_size=size, progress=False, cache_dir=cfg.cache_dir or default_cache_dir()
+    )
     return np.asarray(fs.features, dtype=np.float64)[target.index]
 
 
@@ -444,7 +496,6 @@ def run(
     ``deadline`` (a ``time.time()`` value) stops before starting a new cell.
     """
     cfg = cfg or MeasureConfig()
-    done = store.load()
     counts = {"done": 0, "skipped": 0, "failed": 0}
     from pedrank.models.zoo import get_entry
 
@@ -469,6 +520,8 @@ def run(
                 if deadline is not None and time.time() > deadline:
                     log("deadline reached; rerun the same command to continue")
                     return counts
+                # Re-read the store: another worker on the same store may have done it meanwhile.
+                done = store.load()
                 todo = [s for s in seeds if cell_key(model, tname, protocol, s) not in done]
                 counts["skipped"] += len(seeds) - len(todo)
                 if not todo:
@@ -484,16 +537,39 @@ def run(
     return counts
 
 
-def _record(model: str, target: TargetData, protocol: str, seed: int, cfg: MeasureConfig,
-            result: dict[str, Any], seconds: float, n: tuple[int, int]) -> dict[str, Any]:  # fmt: skip
-    return {"model": model, "target": target.name, "protocol": protocol, "seed": int(seed),
-            **result, "n_train": n[0], "n_test": n[1], "seconds": round(seconds, 2),
-            "config": cfg.tag(protocol), "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                                                                 time.gmtime())}  # fmt: skip
+def _record(
+    model: str,
+    target: TargetData,
+    protocol: str,
+    seed: int,
+    cfg: MeasureConfig,
+    result: dict[str, Any],
+    seconds: float,
+    n: tuple[int, int],
+) -> dict[str, Any]:
+    return {
+        "model": model,
+        "target": target.name,
+        "protocol": protocol,
+        "seed": int(seed),
+        **result,
+        "n_train": n[0],
+        "n_test": n[1],
+        "seconds": round(seconds, 2),
+        "config": cfg.tag(protocol),
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
 
 
-def _run_pair(store: CellStore, model: str, target: TargetData, protocol: str,
-              seeds: Sequence[int], cfg: MeasureConfig, log: Callable[[str], None]) -> None:  # fmt: skip
+def _run_pair(
+    store: CellStore,
+    model: str,
+    target: TargetData,
+    protocol: str,
+    seeds: Sequence[int],
+    cfg: MeasureConfig,
+    log: Callable[[str], None],
+) -> None:
     t0 = time.perf_counter()
     if protocol in ("probe", "ridge"):
         X = _features(model, target, cfg)
@@ -508,16 +584,24 @@ def _run_pair(store: CellStore, model: str, target: TargetData, protocol: str,
             dt = time.perf_counter() - t1
             store.add(_record(model, target, protocol, seed, cfg, res, dt, (tr.size, te.size)))
             reg = f"C={res['C']:g}" if "C" in res else f"alpha={res['alpha']:g}"
-            log(f"[{target.name}] {model} {protocol} seed {seed}: {res['accuracy']:.4f} "
-                f"({reg}, {dt:.1f}s)")  # fmt: skip
+            log(
+                f"[{target.name}] {model} {protocol} seed {seed}: {res['accuracy']:.4f} "
+                f"({reg}, {dt:.1f}s)"
+            )
         return
     if protocol != "finetune":
         raise ValueError(f"unknown protocol {protocol!r}; use 'ridge', 'probe' or 'finetune'")
     _finetune_pair(store, model, target, seeds, cfg, log)
 
 
-def _finetune_pair(store: CellStore, model: str, target: TargetData, seeds: Sequence[int],
-                   cfg: MeasureConfig, log: Callable[[str], None]) -> None:  # fmt: skip
+def _finetune_pair(
+    store: CellStore,
+    model: str,
+    target: TargetData,
+    seeds: Sequence[int],
+    cfg: MeasureConfig,
+    log: Callable[[str], None],
+) -> None:
     from pedrank.groundtruth.protocol import train_test_indices
 
     t0 = time.perf_counter()
@@ -530,8 +614,10 @@ def _finetune_pair(store: CellStore, model: str, target: TargetData, seeds: Sequ
         return _ft_eval(top, dim, Z, y, tr0[fit_i], tr0[val_i], lr, wd, cfg, 0)
 
     grid = search_grid(evaluate, cfg.ft_lrs, cfg.ft_wds, cfg.ft_max_extend)
-    log(f"[{target.name}] {model} finetune grid: lr={grid['lr']:g} wd={grid['wd']:g} "
-        f"val={grid['val']:.4f} at_edge={grid['at_edge']} ({time.perf_counter() - t0:.0f}s)")
+    log(
+        f"[{target.name}] {model} finetune grid: lr={grid['lr']:g} wd={grid['wd']:g} "
+        f"val={grid['val']:.4f} at_edge={grid['at_edge']} ({time.perf_counter() - t0:.0f}s)"
+    )
     for seed in seeds:
         t1 = time.perf_counter()
         tr, te = split_positions(target, seed, cfg.test_size)
@@ -545,7 +631,9 @@ def _finetune_pair(store: CellStore, model: str, target: TargetData, seeds: Sequ
 # --------------------------------------------------------------------------- summaries
 
 
-def replicate_table(cells: Iterable[dict[str, Any]], protocol: str) -> dict[str, dict[str, list[float]]]:
+def replicate_table(
+    cells: Iterable[dict[str, Any]], protocol: str
+) -> dict[str, dict[str, list[float]]]:
     """``{target: {model: [accuracy per seed, in seed order]}}`` of one protocol."""
     out: dict[str, dict[str, dict[int, float]]] = {}
     for c in cells:
@@ -567,3 +655,62 @@ def summarise(accs: Sequence[float]) -> dict[str, float]:
     std = float(a.std(ddof=1))
     half = float(stats.t.ppf(0.975, a.size - 1) * std / np.sqrt(a.size))
     return {"mean": mean, "std": std, "lo": mean - half, "hi": mean + half, "n": int(a.size)}
+
+
+def noise_ceiling(replicates: dict[str, list[float]]) -> dict[str, float]:
+    """Weighted tau of one replicate ground truth against another, over seed pairs.
+
+    The ground truth of seed ``i`` (each model's accuracy on split ``i``) is
+    compared with that of seed ``j`` for every pair ``i < j`` seen by every
+    model (``scipy.stats.weightedtau``, as :func:`pedrank.evaluation.weighted_tau`).
+    No metric can be expected to agree with one replicate better than another
+    replicate does. Returns median, min, max and the number of pairs.
+    """
+    from itertools import combinations
+
+    from scipy import stats
+
+    n = min((len(v) for v in replicates.values()), default=0)
+    if len(replicates) < 3 or n < 2:
+        return {"median": float("nan"), "min": float("nan"), "max": float("nan"), "pairs": 0}
+    A = np.asarray([v[:n] for v in replicates.values()], dtype=np.float64)  # models x seeds
+    taus = [
+        float(stats.weightedtau(A[:, i], A[:, j]).statistic) for i, j in combinations(range(n), 2)
+    ]
+    return {
+        "median": float(np.median(taus)),
+        "min": float(np.min(taus)),
+        "max": float(np.max(taus)),
+        "pairs": len(taus),
+    }
+
+
+def write_table(
+    cells: Iterable[dict[str, Any]],
+    protocol: str,
+    path: str | os.PathLike,
+    about: str = "",
+    min_seeds: int = 1,
+) -> dict[str, Any]:
+    """Write the ground-truth table of ``protocol`` as package data and return it.
+
+    ``{target: {model: mean accuracy}}`` (read by :func:`pedrank.groundtruth.load`)
+    plus ``_replicates`` (per-seed accuracies, read by
+    :func:`pedrank.groundtruth.replicates`), ``_summary`` (mean, std, 95%
+    interval per cell), ``_noise_ceiling`` per target and ``_about``. Models
+    with fewer than ``min_seeds`` seeds are left out.
+    """
+    reps = replicate_table(cells, protocol)
+    reps = {t: {m: v for m, v in ms.items() if len(v) >= min_seeds} for t, ms in reps.items()}
+    reps = {t: ms for t, ms in reps.items() if ms}
+    table: dict[str, Any] = {
+        t: {m: round(float(np.mean(v)), 6) for m, v in sorted(ms.items())} for t, ms in reps.items()
+    }
+    table["_replicates"] = reps
+    table["_summary"] = {t: {m: summarise(v) for m, v in ms.items()} for t, ms in reps.items()}
+    table["_noise_ceiling"] = {t: noise_ceiling(ms) for t, ms in reps.items()}
+    table["_about"] = about
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return table

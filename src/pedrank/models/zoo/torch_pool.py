@@ -35,8 +35,15 @@ __all__ = ["build_mobilenetv2", "torchvision_to_tonylins"]
 _IMAGENET = ImagePreprocessing(224, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 
 # (expansion t, channels c, repeats n, first stride s): Sandler et al. (2018), Table 2.
-_SETTINGS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2),
-             (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))  # fmt: skip
+_SETTINGS = (
+    (1, 16, 1, 1),
+    (6, 24, 2, 2),
+    (6, 32, 3, 2),
+    (6, 64, 4, 2),
+    (6, 96, 3, 1),
+    (6, 160, 3, 2),
+    (6, 320, 1, 1),
+)
 
 
 def build_mobilenetv2(n_classes: int | None = None) -> Any:
@@ -50,8 +57,11 @@ def build_mobilenetv2(n_classes: int | None = None) -> Any:
     from torch import nn
 
     def cbr(c_in: int, c_out: int, k: int, s: int, groups: int = 1) -> list[nn.Module]:
-        return [nn.Conv2d(c_in, c_out, k, s, k // 2, groups=groups, bias=False),
-                nn.BatchNorm2d(c_out), nn.ReLU6(inplace=True)]  # fmt: skip
+        return [
+            nn.Conv2d(c_in, c_out, k, s, k // 2, groups=groups, bias=False),
+            nn.BatchNorm2d(c_out),
+            nn.ReLU6(inplace=True),
+        ]
 
     class Block(nn.Module):
         def __init__(self, c_in: int, c_out: int, s: int, t: int) -> None:
