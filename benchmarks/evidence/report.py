@@ -258,9 +258,44 @@ def write_markdown(args, reps: dict, result: dict, cells: dict) -> str:
             (a, ca), (b, cb) = r["targets"][t][0], r["targets"][t][1]
             lines.append(f"| {metric} | {_fmt(a, ca)} | {_fmt(b, cb)} |")
         lines.append("")
+    lines += remaining(cells)
     lines += ["## Source statistics used by PED", ""]
     lines += [f"* {m}: {s}" for m, s in sorted(getattr(args, "sources", {}).items())]
     return "\n".join(lines) + "\n"
+
+
+def remaining(cells: dict) -> list[str]:
+    """Markdown lines: cells measured vs remaining per protocol over grid.json, with cell times."""
+    from pedrank.groundtruth.measure import TARGETS, cell_key
+    from pedrank.models.zoo import get_entry
+
+    grid = json.loads((HERE / "grid.json").read_text())
+    lines = [
+        "## Cells measured and remaining (grid.json)",
+        "",
+        "| protocol | seeds | measured | remaining | median s per cell (excl. features) |",
+        "|---|---|---|---|---|",
+    ]
+    missing_pairs: dict[str, list[str]] = {}
+    for protocol, n_seeds in grid["protocols"].items():
+        have = todo = 0
+        for model in grid["models"]:
+            entry = get_entry(model)
+            if protocol == "finetune" and "finetune_split" not in entry.extra:
+                continue
+            for target in grid["targets"]:
+                if TARGETS[target][0] != entry.kind:
+                    continue
+                n = sum(cell_key(model, target, protocol, s) in cells for s in range(n_seeds))
+                have, todo = have + n, todo + n_seeds - n
+                if n < n_seeds and protocol == "ridge":
+                    missing_pairs.setdefault(target, []).append(model)
+        secs = [c["seconds"] for c in cells.values() if c["protocol"] == protocol]
+        med = f"{np.median(secs):.1f}" if secs else "not measured"
+        lines.append(f"| {protocol} | {n_seeds} | {have} | {todo} | {med} |")
+    lines += ["", "Ridge (target: models still missing):", ""]
+    lines += [f"* {t}: {', '.join(ms)}" for t, ms in missing_pairs.items()]
+    return lines + [""]
 
 
 def plot(result: dict, path: Path) -> None:
