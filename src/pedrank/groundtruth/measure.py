@@ -501,21 +501,21 @@ def run(
 
     models, targets = list(models), list(targets)
     loaded: dict[str, TargetData | None] = {}
-    # Protocols outermost: the cheap one covers the whole pool before the costly ones start.
+    # Protocols outermost (the cheap one covers the whole grid before the costly ones start),
+    # then models, then targets: targets cut from one image pool (the three emoji targets)
+    # reuse a model's features right after they are extracted.
     for protocol in protocols:
-        for tname in targets:
-            if tname not in loaded:
-                try:
-                    loaded[tname] = load_target(tname, cfg.max_samples, cfg.max_per_class)
-                except (FileNotFoundError, ImportError) as exc:
-                    log(f"[{tname}] unavailable: {exc}")
-                    loaded[tname] = None
-            target = loaded[tname]
-            if target is None:
-                continue
-            for model in models:
-                entry = get_entry(model)
-                if entry.kind != target.kind:
+        for model in models:
+            entry = get_entry(model)
+            for tname in targets:
+                if tname not in loaded:
+                    try:
+                        loaded[tname] = load_target(tname, cfg.max_samples, cfg.max_per_class)
+                    except (FileNotFoundError, ImportError) as exc:
+                        log(f"[{tname}] unavailable: {exc}")
+                        loaded[tname] = None
+                target = loaded[tname]
+                if target is None or entry.kind != target.kind:
                     continue
                 if deadline is not None and time.time() > deadline:
                     log("deadline reached; rerun the same command to continue")
