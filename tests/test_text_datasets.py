@@ -204,6 +204,8 @@ def test_subsample_none_and_bad_value() -> None:
 
 
 def test_load_text_dataset_unknown_name() -> None:
-    assert set(TEXT_DATASETS) == {"wordnet-supersense", "fortune-category", "fortune-language"}
+    assert set(TEXT_DATASETS) == {
+        "wordnet-supersense", "fortune-category", "fortune-language", "debian-sections"
+    }
     with pytest.raises(ValueError, match="unknown text dataset"):
         load_text_dataset("imdb")

@@ -29,6 +29,8 @@ _COMMANDS: tuple[str, ...] = (
     "extract",
     "demo",
     "select",
+    "groundtruth",
+    "zoo",
 )
 
 

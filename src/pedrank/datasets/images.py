@@ -326,7 +326,17 @@ DATASETS: dict[str, Callable[[], ImageDataset]] = {
     "fashion-mnist": lambda: load_fashion_mnist("test"),
     "opencv-digits": load_opencv_digits,
     "lfw-subset": load_lfw_subset,
+    # npm emoji-datasource-google/-twitter in the pedrank data folder (pedrank.datasets.emoji)
+    "emoji-category": lambda: _emoji().load_emoji("google", "category"),
+    "emoji-subcategory": lambda: _emoji().load_emoji("google", "subcategory"),
+    "emoji-google-twitter": lambda: _emoji().load_emoji_cross_style("google", "twitter"),
 }
+
+
+def _emoji() -> Any:
+    from pedrank.datasets import emoji  # imported lazily: it imports this module
+
+    return emoji
 
 
 def available_datasets() -> list[str]:
@@ -343,6 +353,13 @@ def available_datasets() -> list[str]:
             out.append("lfw-subset")
     except (ImportError, ValueError):
         pass
+    for style, names in (("google", ("emoji-category", "emoji-subcategory")),
+                         ("twitter", ("emoji-google-twitter",))):  # fmt: skip
+        try:
+            _emoji().emoji_package_dir(style)
+        except FileNotFoundError:
+            break
+        out.extend(names)
     return out
 
 

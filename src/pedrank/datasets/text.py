@@ -414,7 +414,14 @@ TEXT_DATASETS: dict[str, Callable[..., tuple[list[str], np.ndarray]]] = {
     "wordnet-supersense": wordnet_supersenses,
     "fortune-category": fortune_categories,
     "fortune-language": fortune_languages,
+    "debian-sections": lambda **kw: _debian_sections(**kw),
 }
+
+
+def _debian_sections(**kwargs: object) -> tuple[list[str], np.ndarray]:
+    from pedrank.datasets.debian_packages import debian_package_sections  # imports this module
+
+    return debian_package_sections(**kwargs)  # type: ignore[arg-type]
 
 
 def load_text_dataset(

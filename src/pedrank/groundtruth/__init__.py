@@ -4,6 +4,6 @@ that measures them (:mod:`pedrank.groundtruth.protocol`).
 The tables API is re-exported here (``pedrank.groundtruth.load(name)`` ...).
 """
 
-from pedrank.groundtruth.tables import available, load, load_file, metadata
+from pedrank.groundtruth.tables import available, load, load_file, metadata, replicates
 
-__all__ = ["available", "load", "load_file", "metadata"]
+__all__ = ["available", "load", "load_file", "metadata", "replicates"]

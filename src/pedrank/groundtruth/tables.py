@@ -71,6 +71,20 @@ def metadata(name: str) -> dict[str, Any]:
     return {k: v for k, v in raw.items() if str(k).startswith("_")}
 
 
+def replicates(name: str) -> dict[str, dict[str, list[float]]]:
+    """Per-seed accuracies of a shipped table: ``{target: {model: [accuracy per seed]}}``.
+
+    :func:`load` gives their means. Tables without replicates (the published
+    ones) raise ``ValueError``.
+    """
+    reps = metadata(name).get("_replicates")
+    if not isinstance(reps, dict):
+        raise ValueError(f"ground-truth table {name!r} has no per-seed replicates")
+    return {
+        str(t): {str(m): [float(a) for a in v] for m, v in ms.items()} for t, ms in reps.items()
+    }
+
+
 def load_file(path: str | os.PathLike[str]) -> Table:
     """Load a user table: ``{dataset: {model: acc}}`` or a flat ``{model: acc}``.
 
@@ -87,4 +101,4 @@ def load_file(path: str | os.PathLike[str]) -> Table:
     return _parse(raw, str(p))
 
 
-__all__ = ["available", "load", "load_file", "metadata"]
+__all__ = ["available", "load", "load_file", "metadata", "replicates"]

@@ -65,7 +65,7 @@ __all__ = [
 ]
 
 # Provider modules, imported lazily (by name) the first time the registry is read.
-_PROVIDERS: tuple[str, ...] = ("vision", "text", "ported")
+_PROVIDERS: tuple[str, ...] = ("vision", "text", "ported", "onnx_pool", "torch_pool", "other_pool")
 
 _KINDS = ("vision", "text")
 

@@ -1,0 +1,196 @@
+"""Resumable ground-truth cells (pedrank.groundtruth.measure) on a synthetic pool."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pedrank.groundtruth import measure
+from pedrank.groundtruth.measure import (
+    CellStore,
+    MeasureConfig,
+    TargetData,
+    noise_ceiling,
+    replicate_table,
+    search_grid,
+    summarise,
+    write_table,
+)
+from pedrank.models.zoo import ZooEntry, register
+
+
+def _target(n_per_class: int = 30, classes: int = 3, seed: int = 0) -> TargetData:
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(classes), n_per_class)
+    centres = rng.normal(size=(classes, 6)) * 3
+    pool = (centres[labels] + rng.normal(size=(labels.size, 6))).astype(np.float32)
+    return TargetData(
+        "synthetic", "vision", pool, "synthetic-v1", np.arange(labels.size), labels.astype(str)
+    )
+
+
+class _Noisy:
+    """A fake 'model': features = inputs + noise of a given scale (worse = noisier)."""
+
+    def __init__(self, scale: float) -> None:
+        self.scale = scale
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        x = np.asarray(batch, dtype=np.float64)
+        rng = np.random.default_rng(int(abs(x).sum() * 1000) % 2**32)
+        return x + self.scale * rng.normal(size=x.shape)
+
+
+class _Identity:
+    key = "identity-v1"
+
+    def __call__(self, batch):
+        return np.asarray(batch)
+
+
+@pytest.fixture()
+def fake_pool(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    names = []
+    for i, scale in enumerate((0.1, 2.0, 8.0)):
+        name = f"test-measure-noisy-{i}"
+        register(
+            ZooEntry(
+                name=name,
+                kind="vision",
+                package="none",
+                loader=lambda s=scale: _Noisy(s),
+                feature_dim=6,
+                preprocessing=_Identity(),
+            ),
+            replace=True,
+        )
+        names.append(name)
+    target = _target()
+    monkeypatch.setitem(measure.TARGETS, "synthetic", ("vision", lambda m, k: target))
+    return names
+
+
+def test_run_measures_cells_and_resumes(tmp_path: Path, fake_pool: list[str]) -> None:
+    store = CellStore(tmp_path / "cells.jsonl")
+    cfg = MeasureConfig(cache_dir=str(tmp_path / "cache"))
+    counts = measure.run(
+        store,
+        fake_pool,
+        ["synthetic"],
+        protocols=("ridge", "probe"),
+        seeds=(0, 1),
+        cfg=cfg,
+        log=lambda m: None,
+    )
+    assert counts == {"done": 12, "skipped": 0, "failed": 0}
+    cells = store.load()
+    assert len(cells) == 12
+    rep = replicate_table(cells.values(), "ridge")
+    accs = {m: np.mean(v) for m, v in rep["synthetic"].items()}
+    # the noisier fake model must transfer worse
+    assert accs[fake_pool[0]] > accs[fake_pool[2]]
+    again = measure.run(
+        store,
+        fake_pool,
+        ["synthetic"],
+        protocols=("ridge", "probe"),
+        seeds=(0, 1, 2),
+        cfg=cfg,
+        log=lambda m: None,
+    )
+    assert again == {"done": 6, "skipped": 12, "failed": 0}
+    assert len(store.load()) == 18
+
+
+def test_store_skips_truncated_line(tmp_path: Path) -> None:
+    store = CellStore(tmp_path / "c.jsonl")
+    rec = {"model": "m", "target": "t", "protocol": "ridge", "seed": 0, "accuracy": 0.5}
+    store.add(rec)
+    with open(store.path, "a") as fh:
+        fh.write('{"model": "m", "target"')  # a crash mid-write
+    assert list(store.load()) == ["m|t|ridge|0"]
+
+
+def test_failed_model_does_not_stop_grid(tmp_path: Path, fake_pool: list[str]) -> None:
+    def boom():
+        raise RuntimeError("broken weights")
+
+    register(
+        ZooEntry(
+            name="test-measure-broken",
+            kind="vision",
+            package="none",
+            loader=boom,
+            feature_dim=6,
+            preprocessing=_Identity(),
+        ),
+        replace=True,
+    )
+    store = CellStore(tmp_path / "cells.jsonl")
+    counts = measure.run(
+        store,
+        ["test-measure-broken", fake_pool[0]],
+        ["synthetic"],
+        protocols=("ridge",),
+        seeds=(0,),
+        cfg=MeasureConfig(cache_dir=str(tmp_path / "cache")),
+        log=lambda m: None,
+    )
+    assert counts == {"done": 1, "skipped": 0, "failed": 1}
+
+
+def test_search_grid_extends_until_interior() -> None:
+    # validation accuracy peaks at lr=1e-4, wd=1e-2: outside the starting grid on both axes
+    def evaluate(lr: float, wd: float) -> float:
+        return -((np.log10(lr) + 4) ** 2) - (np.log10(wd) + 2) ** 2
+
+    res = search_grid(evaluate, (1e-2, 1e-1, 1.0), (1e-5, 1e-4, 1e-3), max_extend=5)
+    assert res["lr"] == pytest.approx(1e-4) and res["wd"] == pytest.approx(1e-2)
+    assert not res["at_edge"]
+    lrs = sorted({float(k.split(",")[0][3:]) for k in res["grid"]})
+    assert lrs[0] < res["lr"] < lrs[-1]
+
+
+def test_search_grid_reports_edge_when_budget_runs_out() -> None:
+    res = search_grid(lambda lr, wd: lr, (1.0, 2.0, 3.0), (1.0, 2.0, 3.0), max_extend=1)
+    assert res["at_edge"] and res["lr"] == 30.0
+
+
+def test_summarise_interval() -> None:
+    s = summarise([0.5, 0.6, 0.7])
+    assert s["mean"] == pytest.approx(0.6) and s["lo"] < 0.6 < s["hi"]
+    assert np.isnan(summarise([0.5])["std"])
+
+
+def test_noise_ceiling_perfect_and_reversed() -> None:
+    same = {"a": [0.9, 0.9], "b": [0.5, 0.5], "c": [0.1, 0.1]}
+    assert noise_ceiling(same)["median"] == pytest.approx(1.0)
+    flip = {"a": [0.9, 0.1], "b": [0.5, 0.5], "c": [0.1, 0.9]}
+    assert noise_ceiling(flip)["median"] == pytest.approx(-1.0)
+
+
+def test_write_table_and_replicates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pedrank.groundtruth import tables
+
+    cells = [
+        {"model": m, "target": "t", "protocol": "ridge", "seed": s, "accuracy": a}
+        for m, accs in {"a": [0.8, 0.9], "b": [0.4, 0.6], "c": [0.2, 0.3]}.items()
+        for s, a in enumerate(accs)
+    ]
+    out = tmp_path / "groundtruth" / "evidence_test.json"
+    write_table(cells, "ridge", out, about="test")
+    raw = json.loads(out.read_text())
+    assert raw["t"]["a"] == pytest.approx(0.85)
+    monkeypatch.setattr(tables, "_data_dir", lambda: tmp_path / "groundtruth")
+    assert tables.load("evidence_test") == {"t": {"a": 0.85, "b": 0.5, "c": 0.25}}
+    assert tables.replicates("evidence_test") == {
+        "t": {"a": [0.8, 0.9], "b": [0.4, 0.6], "c": [0.2, 0.3]}
+    }
+
+
+def test_unknown_target_and_protocol() -> None:
+    with pytest.raises(ValueError, match="unknown target"):
+        measure.load_target("nope")
