@@ -18,6 +18,15 @@ from typing import Any
 import numpy as np
 
 from pedrank.cli import CLIError
+from pedrank.cli._common import (
+    MAX_BATCH,
+    MAX_IMAGE_SIZE,
+    MAX_SEED,
+    check_device,
+    device,
+    number,
+    out_dir,
+)
 
 DEFAULT_METRICS = ("logme", "sfda", "gbc", "nleep")
 GT_TABLES = {"finetune": "zoo_vision_finetune", "probe": "zoo_vision_linear_probe"}
@@ -47,11 +56,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--metrics", nargs="+", default=list(DEFAULT_METRICS), help="metric names")
     p.add_argument(
         "--max-samples",
-        type=int,
+        type=number(int, lo=2),
         default=None,
         help="class-stratified subset of the dataset (faster; e.g. 300 for a smoke test)",
     )
-    p.add_argument("--image-size", type=int, default=64, help="input side in px (default 64)")
+    p.add_argument("--image-size", type=number(int, lo=8, hi=MAX_IMAGE_SIZE), default=64,
+                   help="input side in px (default 64)")
     p.add_argument(
         "--ground-truth",
         choices=tuple(GT_TABLES),
@@ -60,12 +70,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--cache-dir",
+        type=out_dir,
         default=str(default_cache_dir()),
         help="feature cache (default $PEDRANK_CACHE or ~/.cache/pedrank)",
     )
-    p.add_argument("--device", default=None, help="torch device for extraction (cpu, cuda)")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--seed", type=int, default=0, help="seed of the --max-samples subset")
+    p.add_argument("--device", type=device, default=None,
+                   help="torch device for extraction (cpu, cuda)")
+    p.add_argument("--batch-size", type=number(int, lo=1, hi=MAX_BATCH), default=64)
+    p.add_argument("--seed", type=number(int, lo=0, hi=MAX_SEED), default=0,
+                   help="seed of the --max-samples subset")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(func=run)
 
@@ -213,8 +226,7 @@ def _print_tail(sel: Any, missing: dict, skipped: dict, cache_dir: str) -> None:
 def run(args: argparse.Namespace) -> int:
     from pedrank.cli.select_cmd import run_selection
 
-    if args.max_samples is not None and args.max_samples < 2:
-        raise CLIError("--max-samples must be at least 2")
+    check_device(args.device)  # flags first: a device this machine lacks names --device
     specs, missing, skipped = _zoo_models(args.models, args.image_size)
     # image_size=None: each spec carries its own input size (fixed-size graphs keep theirs).
     sel = run_selection(args, specs, args.dataset, metrics=args.metrics, ped="both",

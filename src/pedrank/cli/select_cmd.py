@@ -19,6 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from pedrank.cli import CLIError
+from pedrank.cli._common import (
+    MAX_BATCH,
+    MAX_IMAGE_SIZE,
+    MAX_SEED,
+    check_device,
+    device,
+    number,
+    out_dir,
+)
 
 EXIT_ALL_FAILED = 1
 EXIT_SOME_FAILED = 3
@@ -51,20 +60,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="a sample resembling the models' pre-training data, for PED's source "
                         "statistics (default: packaged zoo statistics, else a bundled generic "
                         "sample)")
-    p.add_argument("--max-samples", type=int, default=None, metavar="N",
+    p.add_argument("--max-samples", type=number(int, lo=2), default=None, metavar="N",
                    help="class-stratified subset of DATA")
-    p.add_argument("--image-size", type=int, default=None, help="input side in px")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--device", default=None, help="torch device for extraction (cpu, cuda)")
-    p.add_argument("--cache-dir", default=None,
+    p.add_argument("--image-size", type=number(int, lo=8, hi=MAX_IMAGE_SIZE), default=None,
+                   help="input side in px")
+    p.add_argument("--batch-size", type=number(int, lo=1, hi=MAX_BATCH), default=64)
+    p.add_argument("--device", type=device, default=None,
+                   help="torch device for extraction (cpu, cuda)")
+    p.add_argument("--cache-dir", type=out_dir, default=None,
                    help="feature cache (default $PEDRANK_CACHE or ~/.cache/pedrank)")
     p.add_argument("--layer", default=None, help="feature layer / ONNX output name")
     p.add_argument("--text-column", default=None, help="text column of a table file")
     p.add_argument("--label-column", default=None, help="label column of a table file")
     p.add_argument("--task", choices=("classification", "regression"), default="classification")
-    p.add_argument("--bootstrap", type=int, default=30, metavar="B",
+    p.add_argument("--bootstrap", type=number(int, lo=2, hi=10000), default=30, metavar="B",
                    help="resamples for the recommendation's noise estimate (default 30; 0: off)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=number(int, lo=0, hi=MAX_SEED), default=0)
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
     p.add_argument("--report", default=None, metavar="DIR",
                    help="also write selection.md, selection.html and selection.png to DIR")
@@ -93,11 +104,13 @@ def run_selection(args: argparse.Namespace, models: list[Any], data: Any, **extr
     ``pedrank demo``)."""
     from pedrank.pipeline.select import select
 
+    check_device(args.device)  # a device this machine lacks: one line naming --device
     logger = logging.getLogger("pedrank.pipeline")
     handler = _status_handler()
     logger.addHandler(handler)
-    old = logger.level
+    old, old_propagate = logger.level, logger.propagate
     logger.setLevel(logging.INFO)
+    logger.propagate = False  # shown once, prefixed, not also by the CLI's plain handler
     try:
         options = {"max_samples": args.max_samples, "image_size": args.image_size,
                    "batch_size": args.batch_size, "device": args.device,
@@ -108,6 +121,7 @@ def run_selection(args: argparse.Namespace, models: list[Any], data: Any, **extr
     finally:
         logger.removeHandler(handler)
         logger.setLevel(old)
+        logger.propagate = old_propagate
 
 
 def print_table(sel: Any) -> None:
