@@ -91,3 +91,21 @@ def test_regression_and_missing_label_column(tmp_path):
     assert data.labels.dtype == np.float64
     with pytest.raises(ValueError, match=r"ratings: no label column.*\['text', 'rating'\]"):
         load_data(tmp_path / "ratings")
+
+
+def test_extraction_decodes_one_batch_at_a_time(tmp_path, monkeypatch):
+    from pedrank.models.extract import ImagePreprocessing, extract
+
+    ds, _ = _image_dataset(n=30)
+    ds.save_to_disk(tmp_path / "pets")
+    data = load_data(tmp_path / "pets")
+    spans = []
+    decode = ArrowImages._decode
+
+    def spy(self, start, stop):
+        spans.append(stop - start)
+        return decode(self, start, stop)
+
+    monkeypatch.setattr(ArrowImages, "_decode", spy)
+    extract(lambda x: x.reshape(len(x), -1), data, preprocess=ImagePreprocessing(4), batch_size=8)
+    assert sum(spans) == 30 and max(spans) <= 8  # never more than one batch decoded at once

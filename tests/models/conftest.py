@@ -10,6 +10,15 @@ import pytest
 from pedrank.datasets import from_arrays
 
 
+@pytest.fixture(autouse=True)
+def _quiet_torch_deprecations():
+    """torch announces the deprecation of torch.jit and of the legacy ONNX exporter, which
+    the tests use on purpose (TorchScript files are what users have)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.")
+        yield
+
+
 @pytest.fixture()
 def tiny_images():
     """12 random 20x20 RGB uint8 images in 3 classes."""

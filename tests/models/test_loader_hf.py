@@ -120,3 +120,23 @@ def test_preprocessing_agrees_with_the_image_processor(hf_vit_dir):
     processor = transformers.ViTImageProcessor.from_pretrained(hf_vit_dir)
     expected = processor(images=list(images), return_tensors="np")["pixel_values"]
     np.testing.assert_allclose(spec.preprocessing(images), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_gpt_style_tokenizer_without_padding_token(tmp_path):
+    """A tokenizer with no pad token (GPT-2 style) still batches: the mask hides the pads."""
+    tokenizers = pytest.importorskip("tokenizers")
+    transformers = pytest.importorskip("transformers")
+    bpe = tokenizers.ByteLevelBPETokenizer()
+    bpe.train_from_iterator(TEXTS * 3, vocab_size=280, special_tokens=["<|endoftext|>"])
+    tok = transformers.PreTrainedTokenizerFast(tokenizer_object=bpe._tokenizer,
+                                               eos_token="<|endoftext|>")
+    assert tok.pad_token is None
+    tok.save_pretrained(tmp_path)
+    config = transformers.GPT2Config(vocab_size=len(tok), n_embd=8, n_layer=1, n_head=2,
+                                     n_positions=32, bos_token_id=0, eos_token_id=0)
+    transformers.GPT2Model(config).save_pretrained(tmp_path)
+    spec = resolve_model(f"hf:{tmp_path}")
+    labels = np.array([0, 1, 1, 0, 0])
+    together = extract_features(spec, (TEXTS, labels), batch_size=5).features
+    alone = extract_features(spec, (TEXTS, labels), batch_size=1).features
+    np.testing.assert_allclose(together, alone, rtol=1e-4, atol=1e-5)

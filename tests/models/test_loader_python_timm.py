@@ -112,8 +112,12 @@ def fake_timm(monkeypatch):
             return {"input_size": (3, 12, 12), "mean": (0.1, 0.2, 0.3), "std": (0.5, 0.5, 0.5),
                     "tag": "fake_in1k"}
 
+    class FixedCfg(Cfg):
+        def to_dict(self):
+            return {**super().to_dict(), "fixed_input_size": True}
+
     def get_pretrained_cfg(name):
-        return Cfg() if name == "tiny" else None
+        return {"tiny": Cfg(), "tiny-vit": FixedCfg()}.get(name)
 
     def create_model(name, pretrained, num_classes):
         created.append((name, pretrained, num_classes))
@@ -136,8 +140,21 @@ def test_timm_wiring_with_a_fake_timm(fake_timm, tiny_images):
     assert fs.features.shape == (12, 4)
     assert fake_timm.created == [("tiny", True, 0)]
     assert resolve_model("timm:tiny", image_size=20).image_size == 20
+    assert resolve_model("timm:tiny-vit", image_size=20).image_size == 12  # fixed_input_size
 
 
 def test_timm_unknown_model(fake_timm):
     with pytest.raises(ModelSpecError, match="timm has no pretrained model 'nope'"):
         resolve_model("timm:nope")
+
+
+def test_a_module_that_fails_on_import_is_one_line(tmp_path):
+    path = tmp_path / "boom.py"
+    path.write_text("import numpy\nraise RuntimeError('no weights here\\nsecond line')\n")
+    with pytest.raises(ModelSpecError, match=r"importing .*boom\.py' failed \(RuntimeError: no "
+                                             r"weights here\); fix the module") as info:
+        resolve_model(f"python:{path}:build")
+    assert "\n" not in str(info.value)
+    path.write_text("import a_package_that_is_not_installed_xyz\ndef build(): pass\n")
+    with pytest.raises(ModelSpecError, match="ModuleNotFoundError.*not_installed_xyz"):
+        resolve_model(f"python:{path}:build")

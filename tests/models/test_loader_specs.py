@@ -230,3 +230,42 @@ def test_a_forward_pass_error_propagates_unchanged(tmp_path, tiny_images):
     with pytest.raises(RuntimeError) as info:
         extract_features(resolve_model(str(path), image_size=16), tiny_images, device="cpu")
     assert not isinstance(info.value, ValueError)
+
+
+def test_onnx_channels_last_graph(tmp_path, tiny_cnn, tiny_images):
+    import torch
+
+    class NHWC(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, x):
+            return self.inner(x.permute(0, 3, 1, 2))
+
+    pytest.importorskip("onnx")
+    path = tmp_path / "nhwc.onnx"
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(NHWC(tiny_cnn), (torch.randn(2, 12, 12, 3),), str(path), dynamo=False,
+                          input_names=["x"], output_names=["f"], dynamic_axes={"x": {0: "b"}})
+    spec = resolve_model(str(path), image_size=40)
+    assert spec.image_size == 12 and "NHWC" in spec.description
+    fs = extract_features(spec, tiny_images)
+    with torch.inference_mode():
+        expected = tiny_cnn(torch.as_tensor(ImagePreprocessing(12)(tiny_images.inputs))).numpy()
+    np.testing.assert_allclose(fs.features, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_onnx_input_that_is_not_an_image_batch(tmp_path):
+    torch = pytest.importorskip("torch")
+    path = export_onnx(torch.nn.Flatten(), tmp_path / "flat.onnx", size=4)
+    import onnx
+
+    model = onnx.load(str(path))
+    model.graph.input[0].type.tensor_type.shape.dim[1].dim_value = 5  # (b, 5, 4, 4)
+    onnx.save(model, str(path))
+    with pytest.raises(ModelSpecError, match=r"has shape \[None, 5, 4, 4\].*\(batch, 3, H, W\)"):
+        resolve_model(str(path))

@@ -213,6 +213,9 @@ def _load_text(spec: str, source: str, revision: str | None, folder: str, max_le
     if getattr(model.config, "is_encoder_decoder", False):
         model = model.get_encoder()
     tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    if tokenizer.pad_token is None:
+        # GPT-style tokenizers have no padding token; any id will do, the mask hides it.
+        tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
     return HFTextEncoder(model, tokenizer, max_len)
 
 

@@ -5,13 +5,16 @@ otherwise the first output of rank 2 (a pooled ``(batch, features)`` output),
 else the first of rank 4 (NCHW maps, global-average-pooled) or rank 3 (tokens,
 averaged) -- the output rule of :mod:`pedrank.models.loaders._pooling`. The
 input side comes from the graph when it is fixed, else from ``image_size``
-(default 224).
+(default 224); NHWC graphs (TensorFlow exports: a fixed 3 last) get transposed batches.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from pedrank.models.extract import ImagePreprocessing, OnnxModel
 from pedrank.models.loaders._common import ModelSpec, fail, file_digest, missing_file
@@ -76,22 +79,43 @@ def choose_output(outputs: tuple[tuple[str, int | None], ...]) -> str:
     return outputs[0][0]
 
 
-def _input_size(spec: str, info: GraphInfo, image_size: int | None) -> int:
-    """The square input side: the graph's fixed one, else ``image_size`` or 224."""
+def _input_layout(spec: str, info: GraphInfo, image_size: int | None) -> tuple[int, bool]:
+    """(square input side, channels_last): the graph's fixed side, else ``image_size`` / 224.
+
+    NCHW ``(batch, 3, H, W)`` is the PyTorch export layout; NHWC ``(batch, H, W, 3)``
+    the TensorFlow one (tf2onnx), recognised by a fixed 3 in the last place only.
+    """
     dims = info.input_dims
-    if len(dims) != 4 or not info.input_is_float or dims[1] not in (3, None):
+    channels_last = len(dims) == 4 and dims[3] == 3 and dims[1] != 3
+    if len(dims) != 4 or not info.input_is_float or (dims[1] not in (3, None)
+                                                     and not channels_last):
         raise fail(
             spec,
-            f"input {info.input_name!r} has shape {list(dims)}; pedrank feeds float32 NCHW "
-            "RGB images (batch, 3, H, W)",
+            f"input {info.input_name!r} has shape {list(dims)}; pedrank feeds float32 RGB "
+            "images, (batch, 3, H, W) or (batch, H, W, 3)",
             "export the graph with such an input, or wrap it as python:MODULE:FUNC",
         )
-    h, w = dims[2], dims[3]
+    h, w = (dims[1], dims[2]) if channels_last else (dims[2], dims[3])
     if h is not None and w is not None:
         if h != w:
             raise fail(spec, f"the graph takes {h}x{w} images; only square inputs are supported")
-        return int(h)
-    return int(image_size or DEFAULT_SIZE)
+        return int(h), channels_last
+    return int(image_size or DEFAULT_SIZE), channels_last
+
+
+class ChannelsLast:
+    """An ONNX model taking NHWC images, fed the NCHW batches of :class:`ImagePreprocessing`."""
+
+    def __init__(self, model: OnnxModel) -> None:
+        self.model = model
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        return self.model(np.ascontiguousarray(np.asarray(batch).transpose(0, 2, 3, 1)))
+
+
+def _load(path: Path, output: str, input_name: str, channels_last: bool) -> Any:
+    model = OnnxModel(str(path), output_name=output, input_name=input_name)
+    return ChannelsLast(model) if channels_last else model
 
 
 def resolve(
@@ -112,7 +136,7 @@ def resolve(
     if layer is not None and layer not in names:
         raise fail(spec, f"no graph output {layer!r}", f"choose one of {names}")
     output = layer or choose_output(info.outputs)
-    size = _input_size(spec, info, image_size)
+    size, channels_last = _input_layout(spec, info, image_size)
     return ModelSpec(
         spec=spec,
         name=path.stem,
@@ -120,6 +144,6 @@ def resolve(
         cache_id=f"onnx:{file_digest(path)}:{output}",
         preprocessing=ImagePreprocessing(size),
         image_size=size,
-        description=f"ONNX file {path} (output {output!r})",
-        loader=lambda: OnnxModel(str(path), output_name=output, input_name=info.input_name),
+        description=f"ONNX file {path} (output {output!r}{', NHWC' if channels_last else ''})",
+        loader=lambda: _load(path, output, info.input_name, channels_last),
     )

@@ -59,6 +59,9 @@ def _import(spec: str, module: str) -> Any:
         sys.modules[name] = mod
         try:
             mod_spec.loader.exec_module(mod)  # type: ignore[union-attr]
+        except Exception as exc:
+            del sys.modules[name]
+            raise _import_failed(spec, path, exc) from exc
         except BaseException:
             del sys.modules[name]
             raise
@@ -66,8 +69,19 @@ def _import(spec: str, module: str) -> Any:
     try:
         return importlib.import_module(module)
     except ModuleNotFoundError as exc:
+        if exc.name != module.split(".")[0] and exc.name != module:
+            raise _import_failed(spec, module, exc) from exc  # the module's own import failed
         raise fail(spec, f"cannot import {module!r} ({exc})", "check the module name or pass "
                    "a file path, python:./models.py:FUNC") from None
+    except Exception as exc:
+        raise _import_failed(spec, module, exc) from exc
+
+
+def _import_failed(spec: str, module: Any, exc: BaseException) -> Exception:
+    """A one-line error for a user module that raised while being imported."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return fail(spec, f"importing {str(module)!r} failed ({type(exc).__name__}: {first})",
+                "fix the module (run it with python to see the traceback)")
 
 
 class _Loaded:

@@ -18,7 +18,7 @@ from pedrank.models.loaders._common import ModelSpec, fail, no_layer
 
 __all__ = ["resolve"]
 
-_INSTALL = "pip install timm (with --no-deps beside a CPU torch: timm requires torchvision)"
+_INSTALL = "pip install timm (it needs the torchvision build that matches your torch)"
 
 
 def _timm(spec: str) -> Any:
@@ -50,7 +50,9 @@ def resolve(
         raise fail(spec, "timm models are vision models")
     timm = _timm(spec)
     cfg = _pretrained_cfg(spec, timm, name)
-    side = int(image_size or cfg.get("input_size", (3, 224, 224))[-1])
+    native = int(cfg.get("input_size", (3, 224, 224))[-1])
+    # ViT-style models fix their input size (position embeddings); the others take any.
+    side = native if cfg.get("fixed_input_size") else int(image_size or native)
     pre = ImagePreprocessing(side, tuple(cfg.get("mean", (0.485, 0.456, 0.406))),
                              tuple(cfg.get("std", (0.229, 0.224, 0.225))))
     version = getattr(timm, "__version__", "unknown")
