@@ -137,7 +137,7 @@ def test_check_npz_passes_a_good_file_and_reads_only_headers(tmp_path):
 
     p = tmp_path / "m.npz"
     np.savez(p, features=np.ones((5, 3), np.float32), labels=np.array(["a", "bb"] * 2 + ["a"]))
-    info = _fs.check_npz(p)
+    info = _fs.check_npz(p, budget=1 << 30)
     assert info["features"] == ((5, 3), np.dtype(np.float32))
     assert info["labels"][0] == (5,)
 
@@ -153,13 +153,21 @@ def test_feature_file_errors_name_the_file_and_the_fix(tmp_path, monkeypatch):
         load_feature_file(tmp_path)
 
 
-def test_memory_budget_reads_the_environment(monkeypatch):
-    from pedrank import _fs
+def test_feature_files_use_the_one_memory_budget(tmp_path, monkeypatch):
+    """npz header checks use pedrank.core's budget: PEDRANK_MEMORY_BUDGET and
+    set_memory_budget() apply to feature files as to the metrics (one budget)."""
+    from pedrank.core import set_memory_budget
 
-    monkeypatch.setenv("PEDRANK_MEMORY_BUDGET", "2G")
-    assert _fs.memory_budget() == 2 << 30
-    monkeypatch.setenv("PEDRANK_MEMORY_BUDGET", "lots")
-    with pytest.raises(ValueError, match="PEDRANK_MEMORY_BUDGET"):
-        _fs.memory_budget()
+    p = tmp_path / "m.npz"
+    np.savez(p, features=np.zeros((1000, 100)), labels=np.arange(1000) % 2)
+    set_memory_budget("100K")
+    try:
+        with pytest.raises(ValueError, match="memory"):
+            load_feature_file(p)
+    finally:
+        set_memory_budget(None)
+    monkeypatch.setenv("PEDRANK_MEMORY_BUDGET", "100K")
+    with pytest.raises(ValueError, match="memory"):
+        load_feature_file(p)
     monkeypatch.delenv("PEDRANK_MEMORY_BUDGET")
-    assert _fs.memory_budget() >= 256 << 20
+    assert load_feature_file(p).features.shape == (1000, 100)

@@ -43,7 +43,6 @@ __all__ = [
     "atomic_write_text",
     "check_npz",
     "file_digest",
-    "memory_budget",
 ]
 
 _CHUNK = 1 << 20
@@ -174,43 +173,6 @@ class NpzError(ValueError):
     """An ``.npz`` file that cannot or must not be read; the message names the file."""
 
 
-def memory_budget() -> int:
-    """Bytes a single load may allocate: ``$PEDRANK_MEMORY_BUDGET`` or half the available RAM.
-
-    The environment variable takes a byte count with an optional K/M/G/T suffix
-    (``PEDRANK_MEMORY_BUDGET=4G``). Without it, half of the memory reported as
-    available by ``/proc/meminfo`` (or ``os.sysconf``), at least 256 MiB.
-    """
-    env = os.environ.get("PEDRANK_MEMORY_BUDGET", "").strip()
-    if env:
-        units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
-        scale = units.get(env[-1].upper(), 1)
-        digits = env[:-1] if env[-1].upper() in units else env
-        try:
-            value = float(digits) * scale
-        except ValueError:
-            raise ValueError(
-                f"PEDRANK_MEMORY_BUDGET={env!r}: expected bytes, e.g. 4G or 500M") from None
-        if not value > 0 or value != value or value == float("inf"):
-            raise ValueError(f"PEDRANK_MEMORY_BUDGET={env!r}: must be a positive size")
-        return int(value)
-    return max(256 << 20, _available_memory() // 2)
-
-
-def _available_memory() -> int:
-    try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
-        return 8 << 30
-
-
 def _npy_header(fh: IO[bytes]) -> tuple[tuple[int, ...], Any, int]:
     """(shape, dtype, header length) of an ``.npy`` stream, reading only its header."""
     import numpy as np
@@ -226,7 +188,7 @@ def _npy_header(fh: IO[bytes]) -> tuple[tuple[int, ...], Any, int]:
     return tuple(int(s) for s in shape), np.dtype(dtype), fh.tell()
 
 
-def check_npz(path: str | os.PathLike[str], *, budget: int | None = None,
+def check_npz(path: str | os.PathLike[str], *, budget: int,
               what: str = ".npz file") -> dict[str, tuple[tuple[int, ...], Any]]:
     """Check an ``.npz`` file before loading it; return ``{name: (shape, dtype)}``.
 
@@ -234,12 +196,12 @@ def check_npz(path: str | os.PathLike[str], *, budget: int | None = None,
     a zip archive (a ``.npy`` file, an empty file, text), members that are not
     ``.npy`` arrays, object (pickled) arrays, an array whose declared size does
     not match the bytes stored in the archive, and arrays that together exceed
-    ``budget`` bytes (default :func:`memory_budget`). Compressed members may
+    ``budget`` bytes (callers pass :func:`pedrank.core.memory_budget`, the one
+    budget ``PEDRANK_MEMORY_BUDGET`` and ``set_memory_budget`` control). Compressed members may
     inflate at most to their declared size, so a deflate bomb is refused from
     its header instead of being decompressed.
     """
     p = Path(path)
-    budget = memory_budget() if budget is None else budget
     if p.is_dir():
         raise NpzError(f"{p}: is a directory; expected a {what}")
     try:

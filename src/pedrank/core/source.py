@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from pedrank._fs import atomic_save_npz, check_npz
+from pedrank.core._budget import memory_budget
 from pedrank.core._validation import as_float_matrix
 
 DEFAULT_EPS = 1e-3
@@ -104,7 +105,7 @@ class SourceStats:
 
         Also accepts the feature-file keys ``source_mean`` / ``source_std``.
         """
-        check_npz(path, what="source statistics .npz file")
+        check_npz(path, budget=memory_budget(), what="source statistics .npz file")
         with np.load(path, allow_pickle=False) as data:
             keys = set(data.files)
             if {"mean", "std"} <= keys:

@@ -192,7 +192,7 @@ def _read_image(path: Path, max_pixels: int | None = None) -> np.ndarray:
 
 def _read_all(root: Path, files: list[Path]) -> list[np.ndarray]:
     """Decode ``files``; stop with a message once they exceed the memory budget."""
-    from pedrank._fs import memory_budget
+    from pedrank.core._budget import memory_budget
 
     budget = memory_budget()
     limit = max_image_pixels()

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from pedrank._fs import atomic_save_npz, check_npz
+from pedrank.core._budget import memory_budget
 from pedrank.core._validation import as_float_matrix, encode_labels
 from pedrank.core.source import SourceStats
 
@@ -55,7 +56,7 @@ def load_feature_file(path: str | os.PathLike[str], *, require_features: bool = 
         raise FileNotFoundError(f"{p}: no such feature file")
     # Header check first: refuses non-npz files, pickled arrays, inconsistent or
     # over-budget shapes before numpy allocates anything.
-    check_npz(p, what=".npz feature file")
+    check_npz(p, budget=memory_budget(), what=".npz feature file")
     try:
         data = np.load(p, allow_pickle=False)
     except (ValueError, OSError, zipfile.BadZipFile) as exc:
