@@ -38,6 +38,7 @@ IMPORT_TO_DIST = {
     "tokenizers": "tokenizers", "safetensors": "safetensors", "matplotlib": "matplotlib",
     "pandas": "pandas", "tqdm": "tqdm", "jinja2": "jinja2", "torch": "torch", "h5py": "h5py",
     "threadpoolctl": "threadpoolctl", "numpy": "numpy", "scipy": "scipy",
+    "dlib": "dlib-bin",  # the prebuilt wheel the pool installs (no compiler needed)
 }
 
 # Imports of packages installed by hand (their metadata would pull a CUDA torch or

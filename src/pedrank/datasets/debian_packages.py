@@ -52,7 +52,7 @@ def parse_packages(lines: Iterable[str]) -> list[tuple[str, str, str]]:
 
 
 def _dumpavail() -> list[str]:
-    from pedrank.datasets.text import TextDatasetUnavailable
+    from pedrank.datasets._text_base import TextDatasetUnavailable
 
     exe = shutil.which("apt-cache")
     if exe is None:
@@ -93,7 +93,7 @@ def debian_package_sections(
     (texts, labels)
         Sorted by (section, synopsis): deterministic for a given package index.
     """
-    from pedrank.datasets.text import _finish
+    from pedrank.datasets._text_base import finish_texts as _finish
 
     if packages_file is not None:
         lines = Path(packages_file).read_text(encoding="utf-8", errors="replace").splitlines()

@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pedrank.datasets.images import ImageDataset
+from pedrank.datasets._image_base import ImageDataset
 
 __all__ = [
     "EMOJI_STYLES",

@@ -21,17 +21,14 @@ cache of :mod:`pedrank.models.extract`.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from pedrank._fingerprint import data_fingerprint
-from pedrank.core.sampling import stratified_subsample
+from pedrank.datasets._image_base import ImageDataset
 
 __all__ = [
     "DATASETS",
@@ -49,70 +46,6 @@ __all__ = [
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 OPENCV_DIGITS_PNG = Path("/usr/share/doc/opencv-doc/examples/data/digits.png")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
-
-
-@dataclass(frozen=True)
-class ImageDataset:
-    """Images with labels.
-
-    Attributes
-    ----------
-    inputs : ndarray (N, H, W[, C]) or list of such arrays (varying sizes)
-        ``uint8`` or float in [0, 1].
-    labels : ndarray, shape (N,)
-    name : str
-    fingerprint : str
-        Content hash (computed when not given).
-    classes : tuple of str
-        Human-readable class names, index = label value when known.
-    modality : str
-        ``"vision"``: which models can read the inputs (text datasets say ``"text"``).
-    """
-
-    inputs: Any
-    labels: np.ndarray
-    name: str = "arrays"
-    fingerprint: str = ""
-    classes: tuple[str, ...] = field(default=())
-    modality: str = "vision"
-
-    def __post_init__(self) -> None:
-        labels = np.asarray(self.labels)
-        if labels.ndim != 1:
-            raise ValueError(f"labels must be 1-D; got shape {labels.shape}")
-        if len(self.inputs) != labels.shape[0]:
-            raise ValueError(
-                f"{len(self.inputs)} images but {labels.shape[0]} labels; they must match"
-            )
-        object.__setattr__(self, "labels", labels)
-        if not self.fingerprint:
-            object.__setattr__(self, "fingerprint", data_fingerprint(self.inputs, labels))
-
-    def __len__(self) -> int:
-        return int(self.labels.shape[0])
-
-    def subset(self, max_samples: int | None, seed: int = 0) -> ImageDataset:
-        """A class-stratified random subset of at most ``max_samples`` images.
-
-        Deterministic for a given ``seed``; keeps the original order of the
-        chosen samples. Returns ``self`` when the dataset is already small enough.
-        """
-        if max_samples is None or max_samples >= len(self):
-            return self
-        if max_samples < 1:
-            raise ValueError(f"max_samples must be positive; got {max_samples}")
-        idx = stratified_subsample(self.labels, max_samples, seed)
-        return self.take(idx, f"{self.name}[{max_samples},seed={seed}]")
-
-    def take(self, idx: np.ndarray, name: str | None = None) -> ImageDataset:
-        """The samples at positions ``idx``."""
-        idx = np.asarray(idx, dtype=np.intp)
-        if isinstance(self.inputs, np.ndarray):
-            inputs: Any = self.inputs[idx]
-        else:
-            inputs = [self.inputs[i] for i in idx]
-        sub_fp = hashlib.sha256(self.fingerprint.encode() + idx.tobytes()).hexdigest()[:20]
-        return ImageDataset(inputs, self.labels[idx], name or self.name, sub_fp, self.classes)
 
 
 def _check_images(images: Any) -> Any:

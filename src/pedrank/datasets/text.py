@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from pedrank.core.sampling import subsample_per_class
+from pedrank.datasets._text_base import TextDatasetUnavailable, finish_texts
 
 __all__ = [
     "FORTUNE_LANGUAGE_PACKAGES",
@@ -103,29 +104,8 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _NOT_COOKIES = (".dat", ".u8", ".pdat", ".gz")
 
 
-class TextDatasetUnavailable(FileNotFoundError):
-    """The Debian package holding a text dataset is not installed (message: how to install)."""
-
-
 def _apt_hint(packages: Iterable[str]) -> str:
     return "sudo apt-get install " + " ".join(packages)
-
-
-def _finish(
-    texts: list[str],
-    labels: list[str],
-    max_per_class: int | None,
-    seed: int,
-    min_per_class: int,
-) -> tuple[list[str], np.ndarray]:
-    lab = np.asarray(labels, dtype=str)
-    if min_per_class > 1 and lab.size:
-        classes, counts = np.unique(lab, return_counts=True)
-        keep = np.isin(lab, classes[counts >= min_per_class])
-        texts = [t for t, k in zip(texts, keep, strict=True) if k]
-        lab = lab[keep]
-    idx = subsample_per_class(lab, max_per_class, seed)
-    return [texts[i] for i in idx], lab[idx]
 
 
 # ----------------------------------------------------------------------------- WordNet
@@ -198,7 +178,7 @@ def wordnet_supersenses(
             if gloss:
                 texts.append(gloss)
                 labels.append(lex)
-    return _finish(texts, labels, max_per_class, seed, min_per_class)
+    return finish_texts(texts, labels, max_per_class, seed, min_per_class)
 
 
 def wordnet_glosses(
@@ -341,7 +321,7 @@ def fortune_categories(
             seen.add(text)
             texts.append(text)
             labels.append(category)
-    return _finish(texts, labels, max_per_class, seed, min_per_class)
+    return finish_texts(texts, labels, max_per_class, seed, min_per_class)
 
 
 def fortune_languages(
@@ -406,7 +386,7 @@ def fortune_languages(
             "the fortune-language dataset needs at least two fortune packages; install them "
             f"with {_apt_hint(pkgs)}"
         )
-    return _finish(texts, labels, max_per_class, seed, min_per_class)
+    return finish_texts(texts, labels, max_per_class, seed, min_per_class)
 
 
 #: Registered text datasets: name -> loader(max_per_class=None, seed=0, **kwargs).

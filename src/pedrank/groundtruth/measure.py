@@ -420,12 +420,12 @@ def _ft_eval(
 ) -> float:
     import torch
 
-    from pedrank.groundtruth.protocol import _train_eval
+    from pedrank.groundtruth.protocol import train_eval
 
     classes, codes = np.unique(y, return_inverse=True)
     t = torch.as_tensor(codes)
     fi, ei = torch.as_tensor(fit), torch.as_tensor(ev)
-    return _train_eval(
+    return train_eval(
         top,
         len(classes),
         dim,

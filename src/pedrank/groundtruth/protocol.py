@@ -108,7 +108,7 @@ class FinetuneResult:
     grid: dict[str, float]
 
 
-def _train_eval(
+def train_eval(
     top: Any,
     n_classes: int,
     feat_dim: int,
@@ -227,7 +227,7 @@ def finetune(
     best: tuple[float, float, float] | None = None
     for lr in lrs:
         for wd in weight_decays:
-            acc = _train_eval(
+            acc = train_eval(
                 top, len(classes), feat_dim,
                 Z_tr[fit_idx_t], t_tr[fit_idx_t], Z_tr[val_idx_t], t_tr[val_idx_t],
                 lr=lr, weight_decay=wd, **kw,
@@ -237,7 +237,7 @@ def finetune(
                 best = (acc, lr, wd)
     assert best is not None
     val_acc, lr, wd = best
-    test_acc = _train_eval(
+    test_acc = train_eval(
         top, len(classes), feat_dim, Z_tr, t_tr, Z_te, t_te, lr=lr, weight_decay=wd, **kw
     )
     return FinetuneResult(test_acc, lr, wd, val_acc, grid)
