@@ -124,3 +124,27 @@ def test_bad_metric_options_are_one_line_errors(model_dir, capsys, option, messa
     assert main(["score", str(model_dir / "good.npz"), "-m", "parc", "-o", option]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_task_regression_scores_real_valued_targets(tmp_path, capsys):
+    """Continuous labels: refused as classes (the message names --task regression), scored
+    by LogME with --task regression, and a classification-only metric fails per model."""
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=120)
+    for name, signal in (("good", 1.0), ("bad", 0.0)):
+        X = rng.normal(size=(120, 6)) + signal * y[:, None]
+        save_feature_file(tmp_path / f"{name}.npz", X, y)
+    assert main(["rank", str(tmp_path), "-m", "logme"]) == 2
+    assert "--task regression" in capsys.readouterr().err
+    assert main(["rank", str(tmp_path), "-m", "logme", "--task", "regression",
+                 "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [r["model"] for r in out["ranking"]] == ["good", "bad"]
+    expected = pedrank.score(np.load(tmp_path / "good.npz")["features"], y, metric="logme",
+                             task="regression")
+    assert out["ranking"][0]["score"] == pytest.approx(expected, rel=1e-12)
+    assert main(["score", str(tmp_path / "good.npz"), "-m", "logme", "--task",
+                 "regression"]) == 0
+    assert float(capsys.readouterr().out) == pytest.approx(expected, rel=1e-9)
+    assert main(["rank", str(tmp_path), "-m", "sfda", "--task", "regression"]) == 1
+    assert "class labels only" in capsys.readouterr().err

@@ -184,6 +184,10 @@ def add_metric_options(parser: argparse.ArgumentParser) -> None:
     """--metric, PED switches and hyper-parameters, --device."""
     parser.add_argument("--metric", "-m", default="sfda",
                         help="metric name (see `pedrank metrics`); default: sfda")
+    parser.add_argument("--task", choices=("classification", "regression"),
+                        default="classification",
+                        help="regression: the labels are real-valued targets (metrics that "
+                             "support it, e.g. logme); default: classification")
     ped = parser.add_argument_group("PED (Potential Energy Decline) dynamics")
     ped.add_argument("--ped", action="store_true",
                      help="move the features by PED dynamics before scoring")

@@ -66,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
     acc = _accuracies(args.accuracy, args.dataset) if args.accuracy else None
     ped = build_ped(args)
     options = metric_options(args, spec)
-    loaded = [load_feature_file(f, require_features=spec.input == "features") for f in files]
+    loaded = [load_feature_file(f, require_features=spec.input == "features",
+                           task=args.task) for f in files]
     # Files made from different samples (or labels in another order) must not be ranked.
     check_same_samples({ff.path.name: (ff.labels, ff.data_hash) for ff in loaded})
     scores: dict[str, float] = {}
@@ -74,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     for f, ff in zip(files, loaded, strict=True):
         check_scoring(args, spec, f, ff.source is not None)
         try:
-            scores[ff.name] = score(ff.features, ff.labels, metric=spec.name,
+            scores[ff.name] = score(ff.features, ff.labels, metric=spec.name, task=args.task,
                                     ped=ped if ped else False, source=ff.source,
                                     source_probs=ff.source_probs, device=args.device,
                                     **options)

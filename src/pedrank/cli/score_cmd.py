@@ -29,7 +29,8 @@ def run(args: argparse.Namespace) -> int:
     from pedrank.pipeline.feature_files import load_feature_file
 
     spec = get_metric(args.metric)
-    ff = load_feature_file(args.features, require_features=spec.input == "features")
+    ff = load_feature_file(args.features, require_features=spec.input == "features",
+                           task=args.task)
     source = ff.source
     if args.source is not None:
         try:
@@ -40,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
     ped = build_ped(args)
     options = metric_options(args, spec)
     try:
-        value = score(ff.features, ff.labels, metric=spec.name, ped=ped if ped else False,
+        value = score(ff.features, ff.labels, metric=spec.name, task=args.task,
+                      ped=ped if ped else False,
                       source=source, source_probs=ff.source_probs, device=args.device,
                       **options)
     except ValueError as exc:

@@ -47,7 +47,7 @@ class FeatureFile:
 
 
 def load_feature_file(path: str | os.PathLike[str], *, require_features: bool = True,
-                      min_classes: int = 2) -> FeatureFile:
+                      min_classes: int = 2, task: str = "classification") -> FeatureFile:
     """Read and validate a feature file; every error names the file and the fix."""
     p = Path(path)
     if p.is_dir():
@@ -76,9 +76,11 @@ def load_feature_file(path: str | os.PathLike[str], *, require_features: bool = 
         features = None
         if "features" in arrays:
             features = as_float_matrix(arrays["features"], "features", copy=False)
-            encode_labels(labels, features.shape[0], min_classes=min_classes, name="labels")
+            encode_labels(labels, features.shape[0], min_classes=min_classes, name="labels",
+                          allow_continuous=task == "regression")
         else:
-            encode_labels(labels, None, min_classes=min_classes, name="labels")
+            encode_labels(labels, None, min_classes=min_classes, name="labels",
+                          allow_continuous=task == "regression")
         source = None
         if ("source_mean" in arrays) != ("source_std" in arrays):
             raise ValueError("has only one of 'source_mean' / 'source_std'; store both or neither")
