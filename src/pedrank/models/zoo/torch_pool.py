@@ -32,7 +32,7 @@ from pedrank.models.zoo.ported import package_file
 
 __all__ = ["build_mobilenetv2", "torchvision_to_tonylins"]
 
-_IMAGENET = ImagePreprocessing(224, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+_IMAGENET = ImagePreprocessing(224)  # the defaults are ImageNet's mean and std
 
 # (expansion t, channels c, repeats n, first stride s): Sandler et al. (2018), Table 2.
 _SETTINGS = (

@@ -39,7 +39,7 @@ from pedrank.models.zoo import ZooEntry, register
 # instead. Both give the right top-1 on scikit-image's cat and coffee photos; [-1, 1]
 # gives the more confident correct predictions there (checked by the zoo tests), so it
 # is used.
-_IMAGENET = ImagePreprocessing(224, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+_IMAGENET = ImagePreprocessing(224)  # the defaults are ImageNet's mean and std
 _LITE_NORM = ImagePreprocessing(224, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
 
 _LITE = {
