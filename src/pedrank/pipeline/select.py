@@ -37,7 +37,7 @@ import numpy as np
 
 from pedrank.core.metrics import get_metric
 from pedrank.core.ped import CoincidentClassMeansWarning, SourceFallbackWarning, ped_transform
-from pedrank.core.scoring import ranking_records, score
+from pedrank.core.scoring import is_saturated, ranking_records, score
 from pedrank.pipeline.sources import SourceChoice, source_stats_for
 
 __all__ = [
@@ -58,7 +58,6 @@ log = logging.getLogger(__name__)
 DEFAULT_METRICS = ("logme", "sfda", "gbc")
 PED_MODES = ("both", True, False)
 TIE_LEVEL = 0.95  # the best model must stay ahead in this fraction of resamples
-SATURATION_RTOL = 1e-9  # as pedrank.rank's RankResult.saturated
 
 
 # --------------------------------------------------------------------------- results
@@ -507,14 +506,6 @@ def _order(metrics: list[str], variants: list[bool]) -> list[str]:
     return [f"PED+{m}" if p else m for m in metrics for p in variants]
 
 
-def _saturated(values: list[float]) -> bool:
-    """Every model got (numerically) the same score: the ranking says nothing."""
-    v = np.asarray(values, dtype=np.float64)
-    if v.size < 2:
-        return False
-    return bool(np.ptp(v) <= SATURATION_RTOL * max(np.abs(v).max(), np.finfo(float).tiny))
-
-
 def rank_columns(scores: Mapping[str, Mapping[str, float | str]], columns: list[str]
                  ) -> tuple[list[dict[str, Any]], dict[str, bool], list[str]]:
     """Long records with per-column ranks (ties share the minimum rank), saturation, notes."""
@@ -527,7 +518,7 @@ def rank_columns(scores: Mapping[str, Mapping[str, float | str]], columns: list[
             if isinstance(v[c], str):
                 notes.append(f"{c} failed on {m}: {v[c]}")
         ranks = {r["model"]: r["rank"] for r in ranking_records(ok)} if ok else {}
-        saturated[c] = _saturated(list(ok.values()))
+        saturated[c] = is_saturated(ok.values())
         if saturated[c]:
             notes.append(f"{c} is saturated: every model got the same score, so its ranking "
                          "says nothing here")
