@@ -85,10 +85,8 @@ def nleep(X: Any, y: Any, *, ratio: int = 5, variance: float = 0.8, log: bool = 
 
     Parameters
     ----------
-    X : array-like, shape (N, D)
-        Target features.
-    y : array-like, shape (N,)
-        Target labels (any type, at least two classes).
+    X, y : array-like, shapes (N, D) and (N,)
+        Target features and their labels (labels of any type, at least two classes).
     ratio : int
         Mixture components per class (5 in the reference; the PED/SFDA
         experiments use 1 for Food-101 and Oxford Pets).

@@ -240,10 +240,8 @@ def parc(X: Any, y: Any, *, n_components: int = 32, max_samples: int = 15000,
 
     Parameters
     ----------
-    X : array-like, shape (N, D)
-        Target features.
-    y : array-like, shape (N,)
-        Target labels (any type, at least two classes).
+    X, y : array-like, shapes (N, D) and (N,)
+        Target features and their labels (labels of any type, at least two classes).
     n_components : int
         PCA dimensions (32 in the reference). Capped at ``min(N, D)``; with
         ``D <= n_components`` the PCA is then a full rotation, which keeps the
