@@ -58,8 +58,14 @@ PREPROCESSING_KEYS = {
 }
 
 
+def _builtin(name: str) -> bool:
+    """Whether the entry comes from pedrank's own providers (tests register others)."""
+    loader = get_entry(name).loader
+    return getattr(loader, "__module__", type(loader).__module__).startswith("pedrank.models.zoo")
+
+
 def test_every_zoo_entry_keeps_its_cache_identity():
-    assert set(registered_models()) == set(PREPROCESSING_KEYS)
+    assert {n for n in registered_models() if _builtin(n)} == set(PREPROCESSING_KEYS)
     for name, key in PREPROCESSING_KEYS.items():
         entry = get_entry(name)
         assert entry.cache_id == f"zoo:{name}:v1"
