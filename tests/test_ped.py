@@ -284,3 +284,53 @@ def test_sklearn_estimator_checks(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SourceFallbackWarning)
         check(estimator)
+
+
+def test_one_table_of_ped_ranges_for_every_entry_point():
+    """PED.fit, ped_transform, the bench config and the CLI accept and refuse the same values.
+
+    They used to disagree: the bench config and the CLI took exit_ratio=0 and max_steps=0,
+    which PED refused, and PED took time_step=1e200, which overflowed inside the dynamics.
+    """
+    import argparse
+
+    from pedrank.cli._common import add_metric_options, ped_param
+    from pedrank.core.ped_params import PED_PARAM_RANGES, check_ped_param
+    from pedrank.pipeline.bench.config import PedVariant
+
+    X, y = _overlapping()
+    src = _stats(X.shape[1])
+    parser = argparse.ArgumentParser()
+    add_metric_options(parser)
+    flags = {a.dest: a.type for a in parser._actions if a.dest in PED_PARAM_RANGES}
+    assert set(flags) == set(PED_PARAM_RANGES) - {"eps"}  # eps is --ped-param eps=... only
+    cases = {
+        "time_step": ([1e-9, 0.1, 1e3], [0.0, -0.1, 1e3 * 1.001, 1e200]),
+        "nsigma": ([0.3, 100.0], [0.0, -0.6, 101.0, 1e300]),
+        "constant": ([1.0, 1e6], [0.0, 2e6]),
+        "exit_ratio": ([1e-6, 0.5, 1.0], [0.0, -1.0, 1.5]),
+        "max_steps": ([1, 6, MAX_STEPS_CAP], [0, -1, MAX_STEPS_CAP + 1, 2.5, True]),
+        "eps": ([1e-3, 1e6], [0.0, 1e7]),
+    }
+    assert set(cases) == set(PED_PARAM_RANGES)
+    for name, (good, bad) in cases.items():
+        for value in good:
+            check_ped_param(name, value)
+            PED(**{name: value}).fit(np.zeros((3, X.shape[1])))
+            PedVariant("v", {name: value}).resolved_params()
+            assert ped_param(f"{name}={value}") == (name, value)
+            if name in flags:
+                assert flags[name](str(value)) == value
+            ped_transform(X, y, src, **{name: value})
+        for value in bad:
+            with pytest.raises(ValueError, match=name):
+                PED(**{name: value}).fit(np.zeros((3, X.shape[1])))
+            with pytest.raises(ValueError, match=name):
+                ped_transform(X, y, src, **{name: value})
+            with pytest.raises(ValueError, match=name):
+                PedVariant("v", {name: value}).resolved_params()
+            with pytest.raises(argparse.ArgumentTypeError, match=name):
+                ped_param(f"{name}={str(value).lower()}")
+            if name in flags and not isinstance(value, bool):
+                with pytest.raises(argparse.ArgumentTypeError):
+                    flags[name](str(value))

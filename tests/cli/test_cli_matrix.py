@@ -37,7 +37,7 @@ from pedrank.cli import build_parser, main
 # (or belong to sub-commands maintained elsewhere); a declared range wins.
 KNOWN_RANGES: dict[str, tuple[float, float, bool]] = {  # dest: (lo, hi, lo excluded)
     "time_step": (0.0, 1e3, True), "nsigma": (0.0, 1e2, True), "constant": (0.0, 1e6, True),
-    "exit_ratio": (0.0, 1.0, False), "max_steps": (0, 1000, False),
+    "exit_ratio": (0.0, 1.0, True), "max_steps": (1, 1000, False),
     "max_samples": (2, math.inf, False), "seed": (0, 2**32 - 1, False),
     "image_size": (8, 4096, False), "batch_size": (1, 1 << 16, False),
     "jobs": (1, 1024, False), "blas_threads": (1, 1024, False),

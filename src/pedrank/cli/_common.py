@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pedrank.pipeline.bench.config import PED_PARAM_RANGES, check_ped_param
+from pedrank.core.ped_params import PED_PARAM_RANGES, check_ped_param
 from pedrank.reports.table import Column, Table
 
 if TYPE_CHECKING:  # imported in the functions: `pedrank --help` must not load scikit-learn
@@ -176,8 +176,9 @@ def ped_param(item: str) -> tuple[str, Any]:
 
 
 def _ped_flag(name: str) -> Callable[[str], Any]:
-    kind, lo, hi, lo_open = PED_PARAM_RANGES[name]
-    return number(kind, lo=lo, hi=hi, lo_open=lo_open)
+    """The ``--NAME`` option type: the range of :data:`PED_PARAM_RANGES` (one table)."""
+    spec = PED_PARAM_RANGES[name]
+    return number(spec.kind, lo=spec.low, hi=spec.high, lo_open=spec.low_open)
 
 
 def add_metric_options(parser: argparse.ArgumentParser) -> None:

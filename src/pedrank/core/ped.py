@@ -41,6 +41,7 @@ from pedrank.core._budget import check_memory
 from pedrank.core._linalg import class_means, row_blocks
 from pedrank.core._validation import LabelEncoding, check_features_labels
 from pedrank.core._warnings import CoincidentClassMeansWarning, SourceFallbackWarning
+from pedrank.core.ped_params import MAX_STEPS_CAP, check_ped_param
 from pedrank.core.source import DEFAULT_EPS, SourceStats
 
 SourceArg = SourceStats | tuple[Any, Any] | Literal["target"] | None
@@ -49,37 +50,20 @@ SourceArg = SourceStats | tuple[Any, Any] | Literal["target"] | None
 # (float64) plus a few C x D arrays, ~20x below the official C x C x D arrays.
 _BLOCK_BYTES = 1 << 23
 
-# Upper bound of max_steps. The official runs use 6 and accepted steps stop well before 100
-# (each step is a C x C pass); without a cap, ``--max-steps 100000000 --exit-ratio -1`` ran
-# practically forever.
-MAX_STEPS_CAP = 1000
-
-
 def check_ped_params(time_step: Any, nsigma: Any, constant: Any, exit_ratio: Any,
                      max_steps: Any) -> dict[str, Any]:
     """Validate PED's hyper-parameters; return them as floats and an int.
 
-    ``time_step``, ``nsigma`` and ``constant`` must be finite and positive,
-    ``0 < exit_ratio <= 1``, and ``max_steps`` an integer in ``1..MAX_STEPS_CAP``.
-    Raises ``ValueError`` naming the parameter and the accepted range.
+    The ranges are :data:`pedrank.core.ped_params.PED_PARAM_RANGES`, the table
+    the benchmark configuration and the CLI check against too: ``time_step``,
+    ``nsigma`` and ``constant`` finite and positive (with generous upper bounds
+    that keep the arithmetic finite), ``0 < exit_ratio <= 1``, and ``max_steps``
+    an integer in ``1..MAX_STEPS_CAP``. Raises ``ValueError`` naming the
+    parameter and the accepted range.
     """
-    out: dict[str, Any] = {}
-    for name, val in (("time_step", time_step), ("nsigma", nsigma), ("constant", constant),
-                      ("exit_ratio", exit_ratio)):
-        if isinstance(val, bool) or not isinstance(val, (int, float, np.integer, np.floating)):
-            raise ValueError(f"{name} must be a real number; got {val!r}")
-        if not (np.isfinite(val) and val > 0):
-            raise ValueError(f"{name} must be finite and positive; got {val}")
-        out[name] = float(val)
-    if out["exit_ratio"] > 1:
-        raise ValueError(f"exit_ratio must be in (0, 1] (a step is accepted while its change "
-                         f"over the first step's exceeds it); got {exit_ratio}")
-    if (isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer))
-            or not 1 <= max_steps <= MAX_STEPS_CAP):
-        raise ValueError(f"max_steps must be an integer from 1 to {MAX_STEPS_CAP} "
-                         f"(the official runs use 6); got {max_steps!r}")
-    out["max_steps"] = int(max_steps)
-    return out
+    given = {"time_step": time_step, "nsigma": nsigma, "constant": constant,
+             "exit_ratio": exit_ratio, "max_steps": max_steps}
+    return {name: check_ped_param(name, value) for name, value in given.items()}
 
 
 @dataclass(frozen=True)
@@ -238,6 +222,7 @@ def ped_transform(
         Moved features, accepted steps, per-step changes.
     """
     params = check_ped_params(time_step, nsigma, constant, exit_ratio, max_steps)
+    check_ped_param("eps", eps)
     Xf, enc = check_features_labels(X, y)
     N, D = Xf.shape
     C = enc.n_classes
@@ -342,8 +327,7 @@ class PED(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     def _validate_params(self) -> None:
         check_ped_params(self.time_step, self.nsigma, self.constant, self.exit_ratio,
                          self.max_steps)
-        if isinstance(self.eps, bool) or not (np.isfinite(self.eps) and self.eps > 0):
-            raise ValueError(f"eps must be finite and positive; got {self.eps!r}")
+        check_ped_param("eps", self.eps)
         if self.fallback not in ("error", "target"):
             raise ValueError(f"fallback must be 'error' or 'target'; got {self.fallback!r}")
 

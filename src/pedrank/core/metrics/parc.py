@@ -193,7 +193,16 @@ def _label_levels_exact(enc: LabelEncoding) -> tuple[np.ndarray, np.ndarray]:
 def peak_bytes(N: int, D: int, label_rdm: str = "reference") -> float:
     """Peak memory of PARC on N (<= max_samples) rows: the float64 X and its PCA, plus
     the pair arrays: the literal N x N label matrix (reference, 8 N^2) or 4.5 N^2
-    bytes (exact; one float64 and a few bytes per pair)."""
+    bytes (exact; one float64 and a few bytes per pair).
+
+    Memory is dominated by the N (N - 1) / 2 pairs: the feature dissimilarities
+    are built in row blocks and kept as one float64 per pair, the label levels as
+    one byte per pair (``label_rdm="exact"``: about ``4.5 * N^2`` bytes, 1 GB at
+    N = 15000). The reference label matrix is computed literally, one N x N
+    float64 matrix that lives only until its levels are coded (1.8 GB at
+    N = 15000, the peak of the default mode). Above ``max_samples`` only the
+    subsample is converted to float64.
+    """
     pairs = 8.0 * N * N if label_rdm == "reference" else 4.5 * N * N
     return 8.0 * 2 * N * D + pairs
 
@@ -225,21 +234,14 @@ def parc(X: Any, y: Any, *, n_components: int = 32, max_samples: int = 15000,
     subsample* (the PED/SFDA evaluation code scores the subsample's features
     against the features again by mistake).
 
-    Memory is dominated by the N (N - 1) / 2 pairs (N <= ``max_samples``):
-    the feature dissimilarities are built in row blocks and kept as one
-    float64 per pair, the label levels as one byte per pair (``label_rdm="exact"``:
-    about ``4.5 * N^2`` bytes, 1 GB at N = 15000). The reference label matrix
-    is computed literally, one N x N float64 matrix that lives only until its
-    levels are coded (1.8 GB at N = 15000, the peak of the default mode).
-    Above ``max_samples`` only the subsample is converted to float64. Lower
+    Memory grows as N^2 (N <= ``max_samples``): 1.8 GB at N = 15000 by
+    default, 1 GB with ``label_rdm="exact"`` (see :func:`peak_bytes`). Lower
     ``max_samples`` to bound memory.
 
     Parameters
     ----------
-    X : array-like, shape (N, D)
-        Target features.
-    y : array-like, shape (N,)
-        Target labels (any type, at least two classes).
+    X, y : array-like, shapes (N, D) and (N,)
+        Target features and their labels (labels of any type, at least two classes).
     n_components : int
         PCA dimensions (32 in the reference). Capped at ``min(N, D)``; with
         ``D <= n_components`` the PCA is then a full rotation, which keeps the
@@ -279,28 +281,35 @@ def parc(X: Any, y: Any, *, n_components: int = 32, max_samples: int = 15000,
         raise ValueError(f"label_rdm must be 'reference' or 'exact'; got {label_rdm!r}")
     check_int(n_components, "n_components")
     check_int(max_samples, "max_samples", minimum=3)
-    # Validate without converting: above max_samples only the subsample is
-    # turned into float64 (a 50000 x 2048 float32 input would cost 800 MB).
-    Xa = check_matrix(X)
-    enc = encode_labels(y, Xa.shape[0])
-    if Xa.shape[0] < 3:
-        raise ValueError("PARC needs at least 3 samples (2 pairs) to rank dissimilarities.")
-    if Xa.shape[0] > max_samples:
-        keep = stratified_subsample(enc, int(max_samples), random_state)
-        codes = enc.codes[keep]
-        Xf = np.asarray(Xa[keep], dtype=np.float64)
-        # Re-encode: a class may be absent from the subsample only when
-        # max_samples < C, and the one-hot matrix must use the subsample's labels.
-        classes, codes = np.unique(codes, return_inverse=True)
-        enc = LabelEncoding(codes=codes.reshape(-1), classes=classes,
-                            counts=np.bincount(codes.reshape(-1)))
+    Xf, enc = _scored_rows(X, y, int(max_samples), random_state, label_rdm)
+    feats = _reduced_features(Xf, n_components, random_state)
+    del Xf
+    # Label levels first: the reference's literal N x N label matrix is the
+    # largest temporary, and no P-long array exists yet while it does.
+    if label_rdm == "reference":
+        level_codes, level_values = _label_levels_reference(enc)
     else:
-        Xf = np.asarray(Xa, dtype=np.float64)
-    del Xa
+        level_codes, level_values = _label_levels_exact(enc)
+    rdm_f = _feature_rdm_upper(feats)
+    return float(100.0 * _spearman_coded(rdm_f, level_codes, level_values, overwrite_x=True))
+
+
+def _scored_rows(X: Any, y: Any, max_samples: int, random_state: int | None,
+                 label_rdm: str) -> tuple[np.ndarray, LabelEncoding]:
+    """The float64 rows PARC scores and their labels, checked and rescaled.
+
+    All rows, or above ``max_samples`` a stratified subsample. ``X`` is
+    validated without converting it: only the rows scored are turned into
+    float64 (a 50000 x 2048 float32 input would cost 800 MB). The subsample's
+    labels are re-encoded, because the one-hot label matrix must use the
+    subsample's classes. Refuses inputs beyond the memory budget (see
+    :func:`peak_bytes`) and labels with only singleton classes.
+    """
+    Xf, enc = _subsample(X, y, max_samples, random_state)
     n = Xf.shape[0]
     check_memory(f"PARC (N={n} after subsampling, D={Xf.shape[1]})",
                  peak_bytes(n, Xf.shape[1], label_rdm),
-                 f"Lower max_samples (now {int(max_samples)}; memory grows as N^2) or use "
+                 f"Lower max_samples (now {max_samples}; memory grows as N^2) or use "
                  "label_rdm='exact'.")
     # PARC is invariant to scaling the features (PCA, then standardisation, then
     # correlations): an exact power-of-two rescaling keeps its PCA finite.
@@ -310,6 +319,35 @@ def parc(X: Any, y: Any, *, n_components: int = 32, max_samples: int = 15000,
             "PARC needs at least one class with 2 or more samples: with only singleton "
             "classes every pair is a different-class pair and the label RDM is constant."
         )
+    return Xf, enc
+
+
+def _subsample(X: Any, y: Any, max_samples: int, random_state: int | None
+               ) -> tuple[np.ndarray, LabelEncoding]:
+    """All rows as float64 with their labels, or a seeded stratified subsample of them."""
+    Xa = check_matrix(X)
+    enc = encode_labels(y, Xa.shape[0])
+    if Xa.shape[0] < 3:
+        raise ValueError("PARC needs at least 3 samples (2 pairs) to rank dissimilarities.")
+    if Xa.shape[0] <= max_samples:
+        return np.asarray(Xa, dtype=np.float64), enc
+    keep = stratified_subsample(enc, max_samples, random_state)
+    # A class may be absent from the subsample only when max_samples < C.
+    classes, codes = np.unique(enc.codes[keep], return_inverse=True)
+    sub = LabelEncoding(codes=codes.reshape(-1), classes=classes,
+                        counts=np.bincount(codes.reshape(-1)))
+    return np.asarray(Xa[keep], dtype=np.float64), sub
+
+
+def _reduced_features(Xf: np.ndarray, n_components: int, random_state: int | None
+                      ) -> np.ndarray:
+    """Step 1 of PARC: the reference's randomized PCA, then standardisation per dimension.
+
+    ``k = min(n_components, N, D)`` dimensions, at least 3 (with 1 the row
+    correlations are undefined, with 2 always +-1); components that hold only
+    rounding noise are dropped before standardising (see
+    :func:`_informative_components`).
+    """
     k = int(min(n_components, *Xf.shape))
     if k < 3:
         raise ValueError(
@@ -320,16 +358,6 @@ def parc(X: Any, y: Any, *, n_components: int = 32, max_samples: int = 15000,
     magnitude = float(np.max(np.abs(Xf)))
     feats = PCA(n_components=k, svd_solver="randomized", random_state=random_state,
                 iterated_power=1).fit_transform(Xf)
-    del Xf
-    feats = StandardScaler().fit_transform(_informative_components(feats, magnitude))
-    # Label levels first: the reference's literal N x N label matrix is the
-    # largest temporary, and no P-long array exists yet while it does.
-    if label_rdm == "reference":
-        level_codes, level_values = _label_levels_reference(enc)
-    else:
-        level_codes, level_values = _label_levels_exact(enc)
-    rdm_f = _feature_rdm_upper(feats)
-    return float(100.0 * _spearman_coded(rdm_f, level_codes, level_values, overwrite_x=True))
-
+    return StandardScaler().fit_transform(_informative_components(feats, magnitude))
 
 __all__ = ["parc", "spearman_few_levels", "stratified_subsample"]

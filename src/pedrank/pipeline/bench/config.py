@@ -48,6 +48,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pedrank.core.ped_params import check_ped_param
+
 DEFAULT_PATTERN = "{model}_{dataset}.npz"
 DEFAULT_METRICS = ("logme", "sfda")
 DEFAULT_RESULTS = "bench-results"
@@ -63,37 +65,6 @@ def check_extract_options(opts: Mapping[str, Any]) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"unknown [extract] key(s) {unknown}; known: {sorted(EXTRACT_KEYS)}")
     return dict(opts)
-# name -> (type, lower, upper, lower bound excluded). PED's dynamics: a step of
-# size k t^2 o / 2 for time step t, force constant k, overlap o of balls of
-# nsigma radii; a step is taken while its change over the first exceeds the exit
-# ratio (so a ratio outside [0, 1] means "never stop" or "never start").
-# The upper bounds are far beyond any useful value and keep a run finite.
-PED_PARAM_RANGES: dict[str, tuple[type, float, float, bool]] = {
-    "time_step": (float, 0.0, 1e3, True),
-    "nsigma": (float, 0.0, 1e2, True),
-    "constant": (float, 0.0, 1e6, True),
-    "exit_ratio": (float, 0.0, 1.0, False),
-    "max_steps": (int, 0, 1000, False),
-    "eps": (float, 0.0, 1e6, True),
-}
-
-
-def check_ped_param(name: str, value: Any) -> None:
-    """Raise ValueError unless ``value`` is a valid PED hyper-parameter ``name``.
-
-    Names outside :data:`PED_PARAM_RANGES` (``fallback``) are left to PED itself.
-    """
-    if name not in PED_PARAM_RANGES:
-        return
-    kind, lo, hi, lo_open = PED_PARAM_RANGES[name]
-    ok_type = (isinstance(value, int) if kind is int else isinstance(value, int | float))
-    if isinstance(value, bool) or not ok_type:
-        what = "an integer" if kind is int else "a number"
-        raise ValueError(f"PED parameter {name}={value!r}: must be {what}")
-    low_ok = value > lo if lo_open else value >= lo
-    if not (math.isfinite(value) and low_ok and value <= hi):
-        raise ValueError(f"PED parameter {name}={value!r}: must be in "
-                         f"{'(' if lo_open else '['}{lo:g}, {hi:g}]")
 
 
 @dataclass(frozen=True)
