@@ -127,7 +127,7 @@ def _digits_folder(root, n_per_class=3, classes=(0, 1, 2)):
 def test_image_folder_of_digits(tmp_path):
     ds = load_data(_digits_folder(tmp_path / "digits"), max_samples=6)
     assert isinstance(ds, ImageDataset) and ds.modality == "vision" and len(ds) == 6
-    assert ds.classes == ("0", "1", "2") and ds.inputs.shape == (6, 8, 8)
+    assert ds.classes == ("0", "1", "2") and ds.inputs[:].shape == (6, 8, 8)
 
 
 def test_image_folder_errors(tmp_path):

@@ -6,7 +6,9 @@ The image API is re-exported here (``pedrank.datasets.load_dataset`` ...).
 
 from pedrank.datasets.images import (
     DATASETS,
+    FolderImages,
     ImageDataset,
+    UnreadableImageError,
     available_datasets,
     from_arrays,
     from_folder,
@@ -19,7 +21,9 @@ from pedrank.datasets.images import (
 
 __all__ = [
     "DATASETS",
+    "FolderImages",
     "ImageDataset",
+    "UnreadableImageError",
     "available_datasets",
     "from_arrays",
     "from_folder",

@@ -384,8 +384,11 @@ def extract_all(specs: list[Any], ds: Any, *, source_data: Any, opts: dict[str, 
     """Features and source statistics of every model; a model that fails is reported.
 
     A :class:`~pedrank.models.loaders.ModelSpecError` (e.g. an output that is not
-    N x D) is bad input and propagates; any other error fails that model only.
+    N x D) and an :class:`~pedrank.datasets.UnreadableImageError` (image folders are
+    decoded batch by batch, so a truncated file shows up here) are bad input and
+    propagate; any other error fails that model only.
     """
+    from pedrank.datasets import UnreadableImageError
     from pedrank.models.loaders import ModelSpecError
 
     done: dict[str, tuple[Any, ModelRun]] = {}
@@ -395,8 +398,8 @@ def extract_all(specs: list[Any], ds: Any, *, source_data: Any, opts: dict[str, 
                  len(ds.labels))
         try:
             fs, src, secs = _extract_one(spec, ds, source_data, opts)
-        except (ModelSpecError, MemoryError):
-            raise
+        except (ModelSpecError, UnreadableImageError, MemoryError):
+            raise  # bad input (a spec, an image found corrupt while decoding) or no memory
         except Exception as exc:  # one broken model must not stop the ranking of the others
             failed[spec.name] = _one_line(exc)
             log.info("[%d/%d] %s: failed (%s)", i, len(specs), spec.name, failed[spec.name])
