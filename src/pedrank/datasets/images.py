@@ -11,11 +11,12 @@ name                      content                                  provided by
 ``lfw-subset``            200 25x25 grey images, face / non-face   scikit-image
 ========================  =======================================  ==========================
 
-Plus :func:`from_arrays` and :func:`from_folder` (one sub-folder per class, decoded
-lazily a batch at a time: :class:`FolderImages`) for your own data. Every dataset is an :class:`ImageDataset` whose ``inputs`` are
-either a ``uint8`` array or a float array in [0, 1], (N, H, W) or
-(N, H, W, C), and whose ``fingerprint`` identifies its content for the feature
-cache of :mod:`pedrank.models.extract`.
+Plus :func:`from_arrays` and :func:`from_folder` (one sub-folder per class) for
+your own data. Every dataset is an :class:`ImageDataset` whose ``inputs`` are a
+``uint8`` array or a float array in [0, 1], (N, H, W) or (N, H, W, C), or, for
+an image folder, a :class:`FolderImages` that decodes a slice (one batch) at a
+time; its ``fingerprint`` identifies its content for the feature cache of
+:mod:`pedrank.models.extract`.
 """
 
 from __future__ import annotations

@@ -413,6 +413,72 @@ def _load_verified(cache: Path, ident: dict[str, Any], n_rows: int) -> np.ndarra
 # --------------------------------------------------------------------------- extraction
 
 
+def _cache_entry(
+    cache_dir: str | os.PathLike | None, model_key: str | None, preprocess: Any,
+    inputs: Any, labels: np.ndarray, fp: str | None,
+) -> tuple[Path | None, dict[str, Any]]:
+    """(cache folder or ``None``, its identity) for one (model, data, preprocessing).
+
+    No cache without a cache root, a model identity, or a preprocessing ``key``
+    (the last one warns: the user asked for a cache that cannot be keyed).
+    """
+    if cache_dir is None or model_key is None:
+        return None, {}
+    pre_key = "none" if preprocess is None else getattr(preprocess, "key", None)
+    if pre_key is None:
+        warnings.warn("preprocess has no 'key' attribute, so features are not cached",
+                      RuntimeWarning, stacklevel=4)
+        return None, {}
+    ident = {"format": CACHE_FORMAT, "model": model_key,
+             "data": fp if fp is not None else fingerprint(inputs, labels),
+             "n": int(labels.shape[0]), "preprocess": pre_key}
+    digest = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:24]
+    return Path(cache_dir).expanduser() / "features" / digest, ident
+
+
+def _cached_chunks(cache: Path | None, starts: list[int], chunk_size: int, n: int
+                   ) -> list[np.ndarray | None]:
+    """The chunks an interrupted run left complete (``None`` for the ones to compute)."""
+    chunks: list[np.ndarray | None] = [None] * len(starts)
+    if cache is not None:
+        for i, s in enumerate(starts):
+            p = cache / f"chunk_{i:06d}.npy"
+            if p.exists():
+                chunks[i] = _load_array(p, min(s + chunk_size, n) - s)
+    return chunks
+
+
+def _extract_chunk(fn: Callable, inputs: Any, preprocess: Callable | None, s: int, e: int,
+                   batch_size: int, bar: Any) -> np.ndarray:
+    """Features of samples ``s..e-1``, a batch at a time (lazy inputs decode per slice)."""
+    parts = []
+    for b in range(s, e, batch_size):
+        batch = inputs[b : min(b + batch_size, e)]
+        x = preprocess(batch) if preprocess is not None else batch
+        out = np.asarray(fn(x), dtype=np.float32)
+        parts.append(out.reshape(out.shape[0], -1))
+        if bar is not None:
+            bar.update(parts[-1].shape[0])
+    chunk = np.concatenate(parts, axis=0)
+    if chunk.shape[0] != e - s:
+        raise ValueError(f"the model returned {chunk.shape[0]} feature rows for {e - s} inputs")
+    if not np.isfinite(chunk).all():
+        raise ValueError("the model produced NaN or infinite features")
+    return chunk
+
+
+def _consolidate(cache: Path, ident: dict[str, Any], feats: np.ndarray, n_chunks: int) -> Path:
+    """Write ``features.npy``, then the ``key.json`` that vouches for it; drop the chunks."""
+    final = atomic_save_npy(cache / "features.npy", feats)
+    # key.json is written last: it vouches for features.npy (shape, dtype, checksum).
+    atomic_write_text(cache / "key.json", json.dumps(
+        {**ident, "features": _features_record(final, feats)}, indent=1, sort_keys=True))
+    # The consolidated file is complete; the per-chunk files are redundant now.
+    for i in range(n_chunks):
+        (cache / f"chunk_{i:06d}.npy").unlink(missing_ok=True)
+    return final
+
+
 def extract_with_loader(
     load_model: Callable[[], Any],
     data: Any,
@@ -437,86 +503,37 @@ def extract_with_loader(
         raise ValueError("batch_size and chunk_size must be positive")
     inputs, labels, fp = _unpack_data(data)
     n = labels.shape[0]
-
-    cache: Path | None = None
-    if cache_dir is not None and model_key is not None:
-        if fp is None:
-            fp = fingerprint(inputs, labels)
-        pre_key = "none" if preprocess is None else getattr(preprocess, "key", None)
-        if pre_key is None:
-            warnings.warn(
-                "preprocess has no 'key' attribute, so features are not cached",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-        else:
-            ident = {
-                "format": CACHE_FORMAT,
-                "model": model_key,
-                "data": fp,
-                "n": int(n),
-                "preprocess": pre_key,
-            }
-            digest = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:24]
-            cache = Path(cache_dir).expanduser() / "features" / digest
-            feats = _load_verified(cache, ident, n)
-            if feats is not None:
-                return FeatureSet(feats, labels, cache / "features.npy", from_cache=True)
-            cache.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(cache / "key.json", json.dumps(ident, indent=1, sort_keys=True))
-
-    starts = list(range(0, n, chunk_size))
-    chunks: list[np.ndarray | None] = [None] * len(starts)
+    cache, ident = _cache_entry(cache_dir, model_key, preprocess, inputs, labels, fp)
     if cache is not None:
-        for i, s in enumerate(starts):
-            p = cache / f"chunk_{i:06d}.npy"
-            if p.exists():
-                chunks[i] = _load_array(p, min(s + chunk_size, n) - s)
+        feats = _load_verified(cache, ident, n)
+        if feats is not None:
+            return FeatureSet(feats, labels, cache / "features.npy", from_cache=True)
+        cache.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(cache / "key.json", json.dumps(ident, indent=1, sort_keys=True))
+    starts = list(range(0, n, chunk_size))
+    chunks = _cached_chunks(cache, starts, chunk_size, n)
     todo = [i for i, c in enumerate(chunks) if c is None]
-
     if todo:
         fn = _as_batch_function(load_model(), device, output_name)
         total = sum(min(starts[i] + chunk_size, n) - starts[i] for i in todo)
         bar = progress_bar(progress, total, desc=desc, unit="img", logger=_LOG)
         try:
             for i in todo:
-                s, e = starts[i], min(starts[i] + chunk_size, n)
-                parts = []
-                for b in range(s, e, batch_size):
-                    batch = inputs[b : min(b + batch_size, e)]
-                    x = preprocess(batch) if preprocess is not None else batch
-                    out = np.asarray(fn(x), dtype=np.float32)
-                    parts.append(out.reshape(out.shape[0], -1))
-                    if bar is not None:
-                        bar.update(parts[-1].shape[0])
-                chunk = np.concatenate(parts, axis=0)
-                if chunk.shape[0] != e - s:
-                    raise ValueError(
-                        f"the model returned {chunk.shape[0]} feature rows for {e - s} inputs"
-                    )
-                if not np.isfinite(chunk).all():
-                    raise ValueError("the model produced NaN or infinite features")
-                chunks[i] = chunk
+                chunks[i] = _extract_chunk(fn, inputs, preprocess, starts[i],
+                                           min(starts[i] + chunk_size, n), batch_size, bar)
                 if cache is not None:
-                    atomic_save_npy(cache / f"chunk_{i:06d}.npy", chunk)
+                    atomic_save_npy(cache / f"chunk_{i:06d}.npy", chunks[i])
         finally:
             if bar is not None:
                 bar.close()
-
     dims = {c.shape[1] for c in chunks if c is not None}
     if len(dims) != 1:
         raise ValueError(f"inconsistent feature dimensions across chunks: {sorted(dims)}")
     feats = np.concatenate(chunks, axis=0)  # type: ignore[arg-type]
     if cache is None:
         return FeatureSet(feats, labels, None, from_cache=False)
-    final = atomic_save_npy(cache / "features.npy", feats)
-    # key.json is written last: it vouches for features.npy (shape, dtype, checksum).
-    atomic_write_text(cache / "key.json", json.dumps(
-        {**ident, "features": _features_record(final, feats)}, indent=1, sort_keys=True))
-    # The consolidated file is complete; the per-chunk files are redundant now.
-    for i in range(len(starts)):
-        (cache / f"chunk_{i:06d}.npy").unlink(missing_ok=True)
-    return FeatureSet(feats, labels, cache / "features.npy", from_cache=not todo)
+    return FeatureSet(feats, labels, _consolidate(cache, ident, feats, len(starts)),
+                      from_cache=not todo)
 
 
 def extract(

@@ -714,8 +714,6 @@ def select(
     -------
     Selection
     """
-    from pedrank.models.extract import default_cache_dir
-
     t_start = time.perf_counter()
     names, notes = _columns(metrics, ped, task)
     variants = _variants(ped, task, notes)
@@ -724,31 +722,69 @@ def select(
     y = _check_labels(ds, task)
     specs = resolve_models(models, layer=layer, image_size=image_size,
                            kind=getattr(ds, "modality", None))
+    done, failed = _features(specs, ds, source_data, batch_size=batch_size, device=device,
+                             progress=progress, cache_dir=cache_dir)
+    sel = _score_and_recommend(done, failed, y, names, variants, n_bootstrap=n_bootstrap,
+                               seed=seed, task=task)
+    sel.notes[:0] = notes
+    sel.dataset = _dataset_info(ds, y, task)
+    sel.timings["total"] = time.perf_counter() - t_start
+    return sel
+
+
+def _features(specs: list[Any], ds: Any, source_data: Any, *, batch_size: int,
+              device: str | None, progress: bool | None, cache_dir: str | Path | None
+              ) -> tuple[dict[str, tuple[Any, ModelRun]], dict[str, str]]:
+    """Steps 2-4: every model's features and source statistics, checked to cover the
+    same samples (:func:`extract_all`, :func:`check_same_samples`)."""
+    from pedrank.models.extract import default_cache_dir
+
     opts = {"batch_size": batch_size, "device": device, "progress": progress,
             "cache_dir": default_cache_dir() if cache_dir is None else cache_dir}
     done, failed = extract_all(specs, ds, source_data=source_data, opts=opts)
     check_same_samples({n: (fs.labels, getattr(fs, "fingerprint", None) or
                             getattr(ds, "fingerprint", None)) for n, (fs, _) in done.items()})
+    return done, failed
+
+
+def _score_and_recommend(done: Mapping[str, tuple[Any, ModelRun]], failed: dict[str, str],
+                         y: np.ndarray, names: list[str], variants: list[bool], *,
+                         n_bootstrap: int, seed: int, task: str) -> Selection:
+    """Steps 5-6: scores, ranks and the recommendation, with the time of each part."""
     t_score = time.perf_counter()
     scores, shifts = score_models(done, y, names, variants, task)
     columns = _order(names, variants)
-    records, saturated, more = rank_columns(scores, columns)
+    records, saturated, notes = rank_columns(scores, columns)
     t_boot = time.perf_counter()
+    rec = _recommendation(done, shifts, y, scores, records, saturated, columns,
+                          n_bootstrap=n_bootstrap, seed=seed, task=task)
+    t_end = time.perf_counter()
+    timings = {
+        "extraction": sum(r.seconds["extraction"] for _, r in done.values()),
+        "source_statistics": sum(r.seconds["source_statistics"] for _, r in done.values()),
+        "scoring": t_end - t_score, "bootstrap": t_end - t_boot,
+    }
+    return Selection(records, columns, [r for _, r in done.values()], failed, rec, timings,
+                     saturated, notes)
+
+
+def _recommendation(done: Mapping[str, tuple[Any, ModelRun]], shifts: Mapping[str, Any],
+                    y: np.ndarray, scores: Mapping[str, Mapping[str, Any]],
+                    records: list[dict[str, Any]], saturated: Mapping[str, bool],
+                    columns: list[str], *, n_bootstrap: int, seed: int, task: str
+                    ) -> Recommendation:
+    """The recommendation: its column, the top two models there, their paired bootstrap."""
     rec_col = _recommend_column(columns, saturated, scores) if scores else columns[0]
     col_scores = {r["model"]: r["score"] for r in records
                   if r["column"] == rec_col and r["score"] is not None}
     top = [r["model"] for r in ranking_records(col_scores)[:2]] if col_scores else []
     boot = bootstrap_column(done, shifts, y, rec_col, top, n_bootstrap, seed, task)
-    rec = recommend(col_scores, boot, rec_col)
-    t_end = time.perf_counter()
-    timings = {
-        "extraction": sum(r.seconds["extraction"] for _, r in done.values()),
-        "source_statistics": sum(r.seconds["source_statistics"] for _, r in done.values()),
-        "scoring": t_end - t_score, "bootstrap": t_end - t_boot, "total": t_end - t_start,
-    }
-    info = {"name": getattr(ds, "name", "data"), "n_samples": int(y.shape[0]),
+    return recommend(col_scores, boot, rec_col)
+
+
+def _dataset_info(ds: Any, y: np.ndarray, task: str) -> dict[str, Any]:
+    """What :attr:`Selection.dataset` records about the data."""
+    return {"name": getattr(ds, "name", "data"), "n_samples": int(y.shape[0]),
             "n_classes": int(np.unique(y).size) if task == "classification" else None,
             "fingerprint": getattr(ds, "fingerprint", None), "task": task,
             "modality": getattr(ds, "modality", None)}
-    return Selection(records, columns, [r for _, r in done.values()], failed, rec, timings,
-                     saturated, notes + more, info)
