@@ -43,7 +43,6 @@ __all__ = [
     "available_datasets",
     "from_arrays",
     "from_folder",
-    "load_dataset",
     "load_digits",
     "load_fashion_mnist",
     "load_lfw_subset",
@@ -343,7 +342,8 @@ def _emoji() -> Any:
 
 
 def available_datasets() -> list[str]:
-    """Names accepted by :func:`load_dataset` whose data is present on this machine."""
+    """Built-in image dataset names whose data is present on this machine (for
+    :func:`pedrank.datasets.load_data`)."""
     out = ["digits"]
     if (FASHION_MNIST_DIR / "t10k-images-idx3-ubyte.gz").exists():
         out.append("fashion-mnist")
@@ -364,19 +364,3 @@ def available_datasets() -> list[str]:
             break
         out.extend(names)
     return out
-
-
-def load_dataset(name: str, max_samples: int | None = None, seed: int = 0) -> ImageDataset:
-    """A named offline dataset or an image folder path, optionally subsampled.
-
-    ``fashion-mnist`` is its 10,000-image test split.
-    """
-    if name in DATASETS:
-        ds = DATASETS[name]()
-    elif os.path.isdir(name):
-        ds = from_folder(name)
-    else:
-        raise ValueError(
-            f"unknown dataset {name!r}; use one of {', '.join(DATASETS)} or an image folder path"
-        )
-    return ds.subset(max_samples, seed)
