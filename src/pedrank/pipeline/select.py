@@ -334,6 +334,16 @@ def resolve_models(models: Any, *, layer: str | None = None, image_size: int | N
         raise ValueError("no models given; pass at least one model spec")
     specs = [m if hasattr(m, "cache_id") else
              resolve_model(str(m), layer=layer, image_size=image_size, kind=kind) for m in items]
+    return _unique_names(specs)
+
+
+def _unique_names(specs: list[Any]) -> list[Any]:
+    """Specs whose display names clash (``model.pt`` and ``model.onnx`` are both "model")
+    renamed to their file names; a clash that remains is a one-line error."""
+    names = [s.name for s in specs]
+    clash = {n for n in names if names.count(n) > 1}
+    specs = [dataclasses.replace(s, name=Path(str(s.spec).split(":", 1)[-1]).name)
+             if s.name in clash else s for s in specs]
     names = [s.name for s in specs]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
@@ -596,8 +606,12 @@ def recommend(scores: Mapping[str, float], boot: Mapping[str, np.ndarray] | None
                 f"within the sampling noise (bootstrap s.d. {noise:.3g}; {best} ahead in "
                 f"{wins}/{b} resamples); either is a reasonable choice.")
     else:
-        text = (f"Recommended: {best}: {column} {margin:.3g} above {second}, larger than the "
-                f"sampling noise (bootstrap s.d. {noise:.3g}; ahead in {wins}/{b} resamples).")
+        # The test is the share of paired resamples the best model wins; the s.d. describes
+        # the resampled margins, whose centre can differ from the full-data margin (duplicated
+        # rows in a with-replacement resample move LogME-type scores), so it is reported, not
+        # compared with the margin.
+        text = (f"Recommended: {best}: {column} {margin:.3g} above {second}, ahead in {wins}/{b} "
+                f"paired bootstrap resamples (s.d. of the resampled margin {noise:.3g}).")
     return Recommendation(best, column, second, float(margin), noise, wins, b, tie, text)
 
 
