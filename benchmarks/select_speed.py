@@ -10,9 +10,10 @@ For each model, on the same inputs, batch size and torch threads:
 * **scoring**: every default metric with and without PED (PED once per model)
   and the recommendation's bootstrap, as a fraction of extraction time
   (target <= 10%);
-* **peak memory** (ru_maxrss of a child process) of a whole ``select`` run on an
+* **peak memory** (``VmHWM`` of a child process) of a whole ``select`` run on an
   image folder, against the same process after only importing torch, loading
-  the models and the data.
+  the models and the data. (``ru_maxrss`` is no use here: Linux carries it over
+  ``exec`` from the forked parent, so every child reported this process's peak.)
 
 Repeats alternate raw and select passes; the table gives the median wall time
 and the CPU time (process_time) of each. The machine this ran on is shared
@@ -145,7 +146,7 @@ def measure_scoring(runs: list[dict], ds, repeats: int) -> dict:
 # --------------------------------------------------------------------------- memory
 
 _CHILD = r"""
-import json, resource, sys, numpy as np
+import json, sys, numpy as np
 mode, folder, cache, *models = sys.argv[1:]
 from pedrank.datasets.resolve import load_data
 if mode != "data":
@@ -160,7 +161,8 @@ elif mode == "data":
 else:
     import pedrank
     sel = pedrank.select(specs, folder, cache_dir=cache, image_size=64, progress=False)
-print(json.dumps({"maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+hwm = [ln for ln in open("/proc/self/status") if ln.startswith("VmHWM:")][0].split()[1]
+print(json.dumps({"maxrss_mb": int(hwm) / 1024}))  # peak RSS of this process image (kB)
 """
 
 
@@ -242,7 +244,7 @@ def _table(runs: list[dict], scoring: dict, scoring1: dict, memory: dict | None,
     if memory:
         lines += [
             "",
-            f"Peak memory (ru_maxrss) of child processes on an image folder of {memory['n']} "
+            f"Peak memory (VmHWM) of child processes on an image folder of {memory['n']} "
             f"RGB PNGs of {memory['side']} px ({memory['decoded_mb']:.0f} MB decoded):",
             "",
             "| process | peak RSS MB |",
@@ -262,12 +264,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--memory-images", type=int, default=2000)
     p.add_argument("--memory-side", type=int, default=96)
     p.add_argument("--no-memory", action="store_true")
+    p.add_argument("--only-memory", action="store_true",
+                   help="only the peak-memory part (prints its table)")
     p.add_argument("--out", default=str(Path(__file__).resolve().parent / "raw" /
                                         "select_speed.md"))
     args = p.parse_args(argv)
     import torch
 
     args.load_before = f"{os.getloadavg()[0]:.1f}"
+    if args.only_memory:
+        with tempfile.TemporaryDirectory() as tmp:
+            specs = [_torchscript(Path(tmp) / "cnn.pt") if m == "TORCHSCRIPT" else m
+                     for m in MODELS]
+            memory = measure_memory(specs, args.memory_images, args.memory_side)
+        print(json.dumps(memory), f"load average {args.load_before} / "
+              f"{os.getloadavg()[0]:.1f}")
+        return 0
     ds = _dataset(args.n)
     with tempfile.TemporaryDirectory() as tmp:
         specs = [_torchscript(Path(tmp) / "cnn.pt") if m == "TORCHSCRIPT" else m for m in MODELS]

@@ -97,7 +97,7 @@ def log(msg: str) -> None:
 def load_split(name: str) -> dict[str, Any]:
     from sklearn.model_selection import train_test_split
 
-    from pedrank.datasets.text import load_text_dataset
+    from pedrank.datasets import load_text_dataset
 
     texts, labels = load_text_dataset(name, seed=SEED, **DATASETS[name])
     idx = np.arange(len(texts))

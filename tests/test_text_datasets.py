@@ -9,13 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pedrank.datasets import load_text_dataset
 from pedrank.datasets.text import (
     TEXT_DATASETS,
     WORDNET_NOUN_LEXNAMES,
     TextDatasetUnavailable,
     fortune_categories,
     fortune_languages,
-    load_text_dataset,
     read_fortune_file,
     subsample_per_class,
     wordnet_glosses,

@@ -207,3 +207,16 @@ def test_done_means_text_hf_and_zoo_encoder_on_a_csv(tmp_path, capsys, hf_bert_d
                           "--source-data", str(tmp_path / "t.csv"), "--bootstrap", "5")
     assert code == 0, err
     assert "2 models on 't' (24 samples, 2 classes)" in out and "given sample" in out
+
+
+def test_truncated_image_found_while_streaming_is_exit_2(inputs, tmp_path, capsys):
+    # The header parses (so loading the folder passes); the pixels fail when the batch is
+    # decoded during extraction: bad input naming the file, not one model's failure.
+    root = write_digits_folder(tmp_path / "trunc", 6, 2)
+    victim = sorted((root / "1").iterdir())[0]
+    victim.write_bytes(victim.read_bytes()[:40])
+    code, _, err = _run(capsys, "select", str(root), "--models", f"python:{inputs['mods']}:good",
+                        "--cache-dir", str(tmp_path / "c"), "--source-data", str(inputs["data"]))
+    lines = [ln for ln in err.splitlines() if not ln.startswith("pedrank select: [")]
+    assert code == 2 and len(lines) == 1, err
+    assert victim.name in lines[0] and "not a readable image" in lines[0]

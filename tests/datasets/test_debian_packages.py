@@ -6,8 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
+from pedrank.datasets import load_text_dataset
 from pedrank.datasets.debian_packages import debian_package_sections, parse_packages
-from pedrank.datasets.text import TEXT_DATASETS, load_text_dataset
+from pedrank.datasets.text import TEXT_DATASETS
 
 STANZAS = """\
 Package: a

@@ -127,7 +127,7 @@ def _digits_folder(root, n_per_class=3, classes=(0, 1, 2)):
 def test_image_folder_of_digits(tmp_path):
     ds = load_data(_digits_folder(tmp_path / "digits"), max_samples=6)
     assert isinstance(ds, ImageDataset) and ds.modality == "vision" and len(ds) == 6
-    assert ds.classes == ("0", "1", "2") and ds.inputs.shape == (6, 8, 8)
+    assert ds.classes == ("0", "1", "2") and ds.inputs[:].shape == (6, 8, 8)
 
 
 def test_image_folder_errors(tmp_path):
@@ -168,7 +168,7 @@ def test_integral_float_class_ids_become_integers(tmp_path):
 
 
 def test_csv_of_debian_fortunes(tmp_path):
-    from pedrank.datasets.text import TextDatasetUnavailable, load_text_dataset
+    from pedrank.datasets import TextDatasetUnavailable, load_text_dataset
 
     try:
         texts, labels = load_text_dataset("fortune-category", max_per_class=4)
@@ -179,3 +179,19 @@ def test_csv_of_debian_fortunes(tmp_path):
     ds = load_data(path, max_samples=len(texts) // 2)
     assert set(ds.inputs) <= set(texts) and len(ds) == len(texts) // 2
     assert set(ds.classes) == set(labels)
+
+
+def test_one_dispatcher_for_every_name(tmp_path):
+    # load_data resolves every name; load_dataset / load_text_dataset are its narrower views.
+    import pedrank.datasets as D
+
+    assert set(D.builtin_datasets()) == set(D.DATASETS) | set(D.TEXT_DATASETS)
+    assert D.load_dataset("digits", 30).fingerprint == load_data("digits", max_samples=30
+                                                                ).fingerprint
+    with pytest.raises(ValueError, match="is a text dataset"):
+        D.load_dataset("fortune-category")
+    with pytest.raises(ValueError, match="unknown text dataset 'digits'"):
+        D.load_text_dataset("digits")
+    for name in ("load_data", "TextDataset", "ImageDataset", "FolderImages", "ArrowImages",
+                 "UnreadableImageError", "TextDatasetUnavailable", "read_table"):
+        assert name in D.__all__ and hasattr(D, name)

@@ -268,3 +268,15 @@ def test_rank_columns_ties_saturation_and_metric_errors():
     assert ranks[("b", "logme")] is None
     assert {ranks[(m, "sfda")] for m in "abc"} == {1}
     assert any("saturated" in n for n in notes) and any("failed on b" in n for n in notes)
+
+
+def test_same_stem_models_are_told_apart_by_their_file_names(tmp_path):
+    # model.pt and model.ts (say, the same network exported twice) are both "model": each
+    # keeps its file name instead; files that are still ambiguous are refused.
+    a = _inputs.write_torchscript(tmp_path / "tiny.pt", 4, 0)
+    b = _inputs.write_torchscript(tmp_path / "tiny.ts", 4, 1)
+    assert [s.name for s in select_mod.resolve_models([str(a), str(b)])] == ["tiny.pt", "tiny.ts"]
+    (tmp_path / "other").mkdir()
+    c = _inputs.write_torchscript(tmp_path / "other" / "tiny.pt", 4, 2)
+    with pytest.raises(ValueError, match="two models have the same name 'tiny.pt'"):
+        select_mod.resolve_models([str(a), str(c)])

@@ -13,7 +13,15 @@ import numpy as np
 from pedrank._fingerprint import data_fingerprint
 from pedrank.core.sampling import stratified_subsample
 
-__all__ = ["ImageDataset"]
+__all__ = ["ImageDataset", "UnreadableImageError"]
+
+
+class UnreadableImageError(ValueError):
+    """An image file (or datasets row) that cannot be decoded; the message names it.
+
+    Raised while features are extracted, since image folders are decoded a batch
+    at a time: it is bad input (the CLI's exit 2), not one model's failure.
+    """
 
 
 @dataclass(frozen=True)
@@ -22,8 +30,11 @@ class ImageDataset:
 
     Attributes
     ----------
-    inputs : ndarray (N, H, W[, C]) or list of such arrays (varying sizes)
-        ``uint8`` or float in [0, 1].
+    inputs : ndarray (N, H, W[, C]), list of such arrays (varying sizes), or a lazy sequence
+        ``uint8`` or float in [0, 1]. Image folders and ``datasets`` folders
+        give a lazy sequence (:class:`pedrank.datasets.images.FolderImages`,
+        :class:`pedrank.datasets.tables.ArrowImages`): slicing decodes that
+        slice only, so extraction holds one batch of decoded images at a time.
     labels : ndarray, shape (N,)
     name : str
     fingerprint : str
@@ -74,6 +85,8 @@ class ImageDataset:
         idx = np.asarray(idx, dtype=np.intp)
         if isinstance(self.inputs, np.ndarray):
             inputs: Any = self.inputs[idx]
+        elif hasattr(self.inputs, "take"):  # a lazy sequence: pick rows, decode nothing
+            inputs = self.inputs.take(idx)
         else:
             inputs = [self.inputs[i] for i in idx]
         sub_fp = hashlib.sha256(self.fingerprint.encode() + idx.tobytes()).hexdigest()[:20]

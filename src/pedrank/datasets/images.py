@@ -12,31 +12,37 @@ name                      content                                  provided by
 ========================  =======================================  ==========================
 
 Plus :func:`from_arrays` and :func:`from_folder` (one sub-folder per class) for
-your own data. Every dataset is an :class:`ImageDataset` whose ``inputs`` are
-either a ``uint8`` array or a float array in [0, 1], (N, H, W) or
-(N, H, W, C), and whose ``fingerprint`` identifies its content for the feature
-cache of :mod:`pedrank.models.extract`.
+your own data. Every dataset is an :class:`ImageDataset` whose ``inputs`` are a
+``uint8`` array or a float array in [0, 1], (N, H, W) or (N, H, W, C), or, for
+an image folder, a :class:`FolderImages` that decodes a slice (one batch) at a
+time; its ``fingerprint`` identifies its content for the feature cache of
+:mod:`pedrank.models.extract`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import hashlib
+import io
+import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from pedrank.datasets._image_base import ImageDataset
+from pedrank.datasets._image_base import ImageDataset, UnreadableImageError
 
 __all__ = [
     "DATASETS",
+    "FolderImages",
     "ImageDataset",
+    "UnreadableImageError",
     "available_datasets",
     "from_arrays",
     "from_folder",
-    "load_dataset",
     "load_digits",
     "load_fashion_mnist",
     "load_lfw_subset",
@@ -96,61 +102,91 @@ def max_image_pixels() -> int:
     return value
 
 
-def _read_image(path: Path, max_pixels: int | None = None) -> np.ndarray:
-    """One image as uint8 (H, W) or (H, W, 3); refused (naming the file) above the budget."""
+def _pil() -> Any:
     try:
         from PIL import Image
     except ModuleNotFoundError as exc:
         raise ImportError("reading image files needs Pillow: pip install pillow") from exc
-    limit = max_image_pixels() if max_pixels is None else max_pixels
+    return Image
+
+
+@contextlib.contextmanager
+def _named_errors(path: Path) -> Iterator[None]:
+    """Turn PIL's errors on ``path`` into one :class:`UnreadableImageError` naming the file."""
+    Image = _pil()
     try:
-        with Image.open(path) as im:  # reads the header only; decoding comes below
-            w, h = im.size
-            if w * h > limit:
-                raise ValueError(
-                    f"{path}: {w} x {h} pixels is above the budget of {limit:,} pixels per "
-                    "image; downscale it, or raise PEDRANK_MAX_IMAGE_PIXELS")
-            im = im.convert("L") if im.mode in ("1", "L", "I", "I;16", "F") else im.convert("RGB")
-            return np.asarray(im, dtype=np.uint8)
-    except ValueError as exc:
-        if str(exc).startswith(str(path)):
-            raise
-        raise ValueError(f"{path}: not a readable image ({exc}); remove or convert it") from None
-    except (OSError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
+        yield
+    except UnreadableImageError:
+        raise
+    except (ValueError, OSError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
         # PIL reports unknown or truncated files as OSError (UnidentifiedImageError),
         # some plugins as SyntaxError: both mean "this file is not an image we can read".
-        raise ValueError(f"{path}: not a readable image ({type(exc).__name__}: {exc}); "
-                         "remove or convert it") from None
+        raise UnreadableImageError(f"{path}: not a readable image ({type(exc).__name__}: "
+                                   f"{exc}); remove or convert it") from None
 
 
-def _read_all(root: Path, files: list[Path]) -> list[np.ndarray]:
-    """Decode ``files``; stop with a message once they exceed the memory budget."""
-    from pedrank.core._budget import memory_budget
-
-    budget = memory_budget()
-    limit = max_image_pixels()
-    images: list[np.ndarray] = []
-    total = 0
-    for f in files:
-        images.append(_read_image(f, limit))
-        total += images[-1].nbytes
-        if total > budget // 2:  # half: stacking and preprocessing copy the pixels
-            raise ValueError(
-                f"{root}: the images need more than {budget // 2**21} MiB (half the memory "
-                f"budget) already at {f.name}; use fewer or smaller images, or raise "
-                "PEDRANK_MEMORY_BUDGET")
-    return images
+def _check_size(im: Any, path: Path, limit: int) -> None:
+    """Refuse (naming the file) an image above the per-image pixel budget."""
+    w, h = im.size
+    if w * h > limit:
+        raise UnreadableImageError(
+            f"{path}: {w} x {h} pixels is above the budget of {limit:,} pixels per "
+            "image; downscale it, or raise PEDRANK_MAX_IMAGE_PIXELS")
 
 
-def from_folder(root: str | os.PathLike, name: str | None = None) -> ImageDataset:
-    """Images from ``root/<class name>/<image file>`` (one sub-folder per class).
+def _read_image(path: Path, max_pixels: int | None = None) -> np.ndarray:
+    """One image as uint8 (H, W) or (H, W, 3); refused (naming the file) above the budget."""
+    limit = max_image_pixels() if max_pixels is None else max_pixels
+    with _named_errors(path), _pil().open(path) as im:  # reads the header; decoding below
+        _check_size(im, path, limit)
+        im = im.convert("L") if im.mode in ("1", "L", "I", "I;16", "F") else im.convert("RGB")
+        return np.asarray(im, dtype=np.uint8)
 
-    Files are read in sorted order (deterministic); labels are the sub-folder
-    names. Images may differ in size (preprocessing resizes each one).
+
+class FolderImages(Sequence):
+    """Image files decoded on demand, a slice (one batch) at a time.
+
+    ``images[a:b]`` (or an index array) decodes those files only, into one uint8
+    array (B, H, W[, 3]) when they share a size, else a list of arrays;
+    ``images[i]`` is one array. Nothing is held between calls, so extraction
+    keeps one batch of decoded images in memory, never the whole folder.
+    Grey images stay grey (preprocessing replicates channels), others become RGB.
     """
-    root = Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"image folder not found: {root}")
+
+    def __init__(self, files: Sequence[str | os.PathLike]) -> None:
+        self.files = tuple(Path(f) for f in files)
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __repr__(self) -> str:
+        return f"FolderImages({len(self)} files)"
+
+    @staticmethod
+    def _decode(paths: Sequence[Path]) -> Any:
+        limit = max_image_pixels()
+        images = [_read_image(p, limit) for p in paths]
+        if images and len({im.shape for im in images}) == 1:
+            return np.stack(images)
+        return images
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, slice):
+            return self._decode(self.files[key])
+        if isinstance(key, int | np.integer):
+            return _read_image(self.files[key])
+        idx = np.asarray(key)
+        if idx.dtype == bool:
+            idx = np.flatnonzero(idx)
+        return self._decode([self.files[i] for i in idx.astype(np.intp)])
+
+    def take(self, idx: Any) -> FolderImages:
+        """The files at positions ``idx`` (nothing decoded)."""
+        return FolderImages([self.files[i] for i in np.asarray(idx, dtype=np.intp)])
+
+
+def _list_folder(root: Path) -> tuple[list[str], list[Path], list[str]]:
+    """(classes, files, labels) of ``root/<class>/<image>``, in sorted order."""
     classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     files: list[Path] = []
     labels: list[str] = []
@@ -164,10 +200,43 @@ def from_folder(root: str | os.PathLike, name: str | None = None) -> ImageDatase
             f"no images found under {root}; expected one sub-folder per class containing "
             f"{'/'.join(IMAGE_SUFFIXES)} files"
         )
-    images = _read_all(root, files)
-    if len({im.shape for im in images}) == 1:
-        images = np.stack(images)  # one array when possible: faster batching
-    return ImageDataset(images, np.asarray(labels), name or root.name, "", tuple(classes))
+    return classes, files, labels
+
+
+def _scan_files(files: Sequence[Path], labels: Sequence[str]) -> str:
+    """Content fingerprint of the files' bytes and labels, checking every header on the way.
+
+    Each file is read once: its bytes feed the hash, and PIL parses its header
+    (no pixel decoding), so a file that is no image or is above the pixel budget
+    is named now rather than halfway through extraction.
+    """
+    limit = max_image_pixels()
+    h = hashlib.sha256(b"pedrank-image-folder-v1")
+    for f in files:
+        data = f.read_bytes()
+        h.update(hashlib.sha256(data).digest())
+        with _named_errors(f), _pil().open(io.BytesIO(data)) as im:
+            _check_size(im, f, limit)
+    h.update(json.dumps(list(labels)).encode())
+    return h.hexdigest()[:20]
+
+
+def from_folder(root: str | os.PathLike, name: str | None = None) -> ImageDataset:
+    """Images from ``root/<class name>/<image file>`` (one sub-folder per class), lazily.
+
+    Files are listed in sorted order (deterministic); labels are the sub-folder
+    names. Images may differ in size (preprocessing resizes each one). The
+    ``inputs`` are a :class:`FolderImages`: pixels are decoded a batch at a
+    time during extraction, never all at once. The fingerprint hashes the
+    files' bytes and the labels, and every file's header is checked here.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"image folder not found: {root}")
+    classes, files, labels = _list_folder(root)
+    fp = _scan_files(files, labels)
+    return ImageDataset(FolderImages(files), np.asarray(labels), name or root.name, fp,
+                        tuple(classes))
 
 
 # --------------------------------------------------------------------------- offline sources
@@ -273,7 +342,8 @@ def _emoji() -> Any:
 
 
 def available_datasets() -> list[str]:
-    """Names accepted by :func:`load_dataset` whose data is present on this machine."""
+    """Built-in image dataset names whose data is present on this machine (for
+    :func:`pedrank.datasets.load_data`)."""
     out = ["digits"]
     if (FASHION_MNIST_DIR / "t10k-images-idx3-ubyte.gz").exists():
         out.append("fashion-mnist")
@@ -294,19 +364,3 @@ def available_datasets() -> list[str]:
             break
         out.extend(names)
     return out
-
-
-def load_dataset(name: str, max_samples: int | None = None, seed: int = 0) -> ImageDataset:
-    """A named offline dataset or an image folder path, optionally subsampled.
-
-    ``fashion-mnist`` is its 10,000-image test split.
-    """
-    if name in DATASETS:
-        ds = DATASETS[name]()
-    elif os.path.isdir(name):
-        ds = from_folder(name)
-    else:
-        raise ValueError(
-            f"unknown dataset {name!r}; use one of {', '.join(DATASETS)} or an image folder path"
-        )
-    return ds.subset(max_samples, seed)

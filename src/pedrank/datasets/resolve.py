@@ -1,4 +1,4 @@
-"""One entry point for "the user's data": :func:`load_data`.
+"""The one entry point that resolves data names, folders and files: :func:`load_data`.
 
 ``data`` may be
 
@@ -10,7 +10,13 @@
 * a built-in dataset name: an image set (:data:`pedrank.datasets.images.DATASETS`)
   or a text set (:data:`pedrank.datasets.text.TEXT_DATASETS`).
 
-Every result has ``.inputs``, ``.labels``, ``.name``, ``.fingerprint``,
+:func:`load_dataset` (image datasets only) and :func:`load_text_dataset` (texts
+as ``(texts, labels)`` with per-class quotas) are narrower views for the callers
+that need them; every name is looked up here, in the image registry
+:data:`~pedrank.datasets.images.DATASETS` or the text registry
+:data:`~pedrank.datasets.text.TEXT_DATASETS`.
+
+Every result of :func:`load_data` has ``.inputs``, ``.labels``, ``.name``, ``.fingerprint``,
 ``.classes`` and ``.modality`` (``"vision"`` or ``"text"``). ``max_samples``
 takes a seeded class-stratified subsample (uniform for regression targets).
 """
@@ -19,6 +25,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from pedrank.datasets.images import DATASETS, ImageDataset, from_folder
 from pedrank.datasets.tables import (
@@ -30,13 +39,18 @@ from pedrank.datasets.tables import (
     read_table,
 )
 
-__all__ = ["load_data"]
+__all__ = ["builtin_datasets", "load_data", "load_dataset", "load_text_dataset"]
+
+
+def builtin_datasets() -> dict[str, str]:
+    """Every built-in dataset name and its modality (``"vision"`` or ``"text"``)."""
+    from pedrank.datasets.text import TEXT_DATASETS
+
+    return {**dict.fromkeys(DATASETS, "vision"), **dict.fromkeys(TEXT_DATASETS, "text")}
 
 
 def _accepted() -> str:
-    from pedrank.datasets.text import TEXT_DATASETS
-
-    names = ", ".join([*DATASETS, *TEXT_DATASETS])
+    names = ", ".join(builtin_datasets())
     return (f"an image folder (one sub-folder per class), a {'/'.join(TABLE_SUFFIXES)} file, a "
             f"datasets save_to_disk folder, or a built-in dataset ({names})")
 
@@ -57,13 +71,33 @@ def _image_folder(path: Path, task: str) -> ImageDataset:
     return ds
 
 
-def _builtin_text(name: str, max_samples: int | None, seed: int) -> TextDataset:
-    from pedrank.datasets.text import load_text_dataset
+def load_text_dataset(
+    name: str, max_per_class: int | None = None, seed: int = 0, **kwargs: Any
+) -> tuple[list[str], np.ndarray]:
+    """The built-in text dataset ``name`` as ``(texts, labels)``, at most ``max_per_class``
+    texts per class (a seeded subsample; loader options such as ``min_per_class`` in
+    ``kwargs``). :func:`load_data` gives the same texts as a :class:`TextDataset`."""
+    from pedrank.datasets.text import TEXT_DATASETS
 
-    texts, labels = load_text_dataset(name)
-    classes = tuple(sorted({str(v) for v in labels}))
-    ds = TextDataset(texts, labels, name, "", classes)
-    return ds.subset(max_samples, seed)
+    if name not in TEXT_DATASETS:
+        raise ValueError(
+            f"unknown text dataset {name!r}; choose one of {', '.join(sorted(TEXT_DATASETS))}"
+        )
+    return TEXT_DATASETS[name](max_per_class=max_per_class, seed=seed, **kwargs)
+
+
+def load_dataset(name: str | os.PathLike, max_samples: int | None = None, seed: int = 0
+                 ) -> ImageDataset:
+    """An image dataset: a built-in image name or an image folder (:func:`load_data`,
+    restricted to images), optionally a class-stratified subsample.
+
+    ``fashion-mnist`` is its 10,000-image test split.
+    """
+    ds = load_data(name, max_samples=max_samples, seed=seed)
+    if not isinstance(ds, ImageDataset):
+        raise ValueError(f"{name!r} is a text dataset; give an image dataset "
+                         f"({', '.join(DATASETS)}) or an image folder")
+    return ds
 
 
 def load_data(
@@ -121,17 +155,16 @@ def _builtin(
     name: str, task: str, max_samples: int | None, seed: int
 ) -> ImageDataset | TextDataset:
     """A built-in image or text dataset, or the error for an unknown input."""
-    from pedrank.datasets.images import load_dataset
-    from pedrank.datasets.text import TEXT_DATASETS
-
-    known = name in DATASETS or name in TEXT_DATASETS
-    if known and task == "regression":
+    kind = builtin_datasets().get(name)
+    if kind is not None and task == "regression":
         raise ValueError(f"{name!r} has class labels; regression needs numeric targets in a "
                          "table or datasets folder")
-    if name in DATASETS:
-        return load_dataset(name, max_samples, seed)
-    if name in TEXT_DATASETS:
-        return _builtin_text(name, max_samples, seed)
+    if kind == "vision":
+        return DATASETS[name]().subset(max_samples, seed)
+    if kind == "text":
+        texts, labels = load_text_dataset(name)
+        ds = TextDataset(texts, labels, name, "", tuple(sorted({str(v) for v in labels})))
+        return ds.subset(max_samples, seed)
     looks_like_path = os.sep in name or name.startswith(".") or Path(name).suffix != ""
     if looks_like_path:
         raise ValueError(f"{name}: no such file or folder; give {_accepted()}")

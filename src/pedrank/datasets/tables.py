@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from pedrank.datasets.images import ImageDataset
+from pedrank.datasets.images import ImageDataset, UnreadableImageError
 
 __all__ = [
     "LABEL_COLUMNS",
@@ -313,10 +313,15 @@ class ArrowImages(Sequence):
             rows = self.ds[start:stop][self.column]
             return [self._array(im) for im in rows]
         except Exception as exc:  # PIL's UnidentifiedImageError, truncated files, ...
-            raise ValueError(
+            raise UnreadableImageError(
                 f"{self.source}: rows {start}-{stop - 1} hold an unreadable image "
                 f"({type(exc).__name__}: {exc}); fix or drop that row"
             ) from None
+
+    def take(self, idx: Any) -> ArrowImages:
+        """The rows at positions ``idx`` (``Dataset.select``: nothing decoded)."""
+        return ArrowImages(self.ds.select(np.asarray(idx, dtype=np.int64)), self.column,
+                           self.source)
 
     def __getitem__(self, key: Any) -> Any:
         if isinstance(key, slice):

@@ -14,6 +14,9 @@ Debian/Ubuntu package manager installs (no download at run time):
     Fortune cookies labelled by the language of the Debian package that ships
     them (``fortunes`` = en, ``fortunes-de`` = de, ...).
 
+They are looked up by name in :data:`TEXT_DATASETS` by
+:func:`pedrank.datasets.load_data` (a :class:`~pedrank.datasets.TextDataset`) and
+:func:`pedrank.datasets.load_text_dataset` (per-class quotas, ``(texts, labels)``).
 Every loader returns ``(texts, labels)``: a list of ``str`` and a 1-D numpy
 array of ``str`` labels of the same length, in a deterministic order. A
 seeded per-class subsample is taken with ``max_per_class``. When the Debian
@@ -40,7 +43,6 @@ __all__ = [
     "TextDatasetUnavailable",
     "fortune_categories",
     "fortune_languages",
-    "load_text_dataset",
     "read_fortune_file",
     "subsample_per_class",
     "wordnet_glosses",
@@ -402,16 +404,3 @@ def _debian_sections(**kwargs: object) -> tuple[list[str], np.ndarray]:
     from pedrank.datasets.debian_packages import debian_package_sections  # imports this module
 
     return debian_package_sections(**kwargs)  # type: ignore[arg-type]
-
-
-def load_text_dataset(
-    name: str, max_per_class: int | None = None, seed: int = 0, **kwargs: object
-) -> tuple[list[str], np.ndarray]:
-    """Load the text dataset ``name`` (one of :data:`TEXT_DATASETS`) as ``(texts, labels)``."""
-    try:
-        loader = TEXT_DATASETS[name]
-    except KeyError:
-        raise ValueError(
-            f"unknown text dataset {name!r}; choose one of {', '.join(sorted(TEXT_DATASETS))}"
-        ) from None
-    return loader(max_per_class=max_per_class, seed=seed, **kwargs)

@@ -133,7 +133,7 @@ def _image_target(name: str, max_samples: int | None) -> TargetData:
 
 
 def _text_target(name: str, max_per_class: int | None) -> TargetData:
-    from pedrank.datasets.text import load_text_dataset
+    from pedrank.datasets import load_text_dataset
 
     texts, labels = load_text_dataset(name, max_per_class=max_per_class, seed=0)
     idx = np.arange(len(texts))

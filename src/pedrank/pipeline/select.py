@@ -334,6 +334,16 @@ def resolve_models(models: Any, *, layer: str | None = None, image_size: int | N
         raise ValueError("no models given; pass at least one model spec")
     specs = [m if hasattr(m, "cache_id") else
              resolve_model(str(m), layer=layer, image_size=image_size, kind=kind) for m in items]
+    return _unique_names(specs)
+
+
+def _unique_names(specs: list[Any]) -> list[Any]:
+    """Specs whose display names clash (``model.pt`` and ``model.onnx`` are both "model")
+    renamed to their file names; a clash that remains is a one-line error."""
+    names = [s.name for s in specs]
+    clash = {n for n in names if names.count(n) > 1}
+    specs = [dataclasses.replace(s, name=Path(str(s.spec).split(":", 1)[-1]).name)
+             if s.name in clash else s for s in specs]
     names = [s.name for s in specs]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
@@ -384,8 +394,11 @@ def extract_all(specs: list[Any], ds: Any, *, source_data: Any, opts: dict[str, 
     """Features and source statistics of every model; a model that fails is reported.
 
     A :class:`~pedrank.models.loaders.ModelSpecError` (e.g. an output that is not
-    N x D) is bad input and propagates; any other error fails that model only.
+    N x D) and an :class:`~pedrank.datasets.UnreadableImageError` (image folders are
+    decoded batch by batch, so a truncated file shows up here) are bad input and
+    propagate; any other error fails that model only.
     """
+    from pedrank.datasets import UnreadableImageError
     from pedrank.models.loaders import ModelSpecError
 
     done: dict[str, tuple[Any, ModelRun]] = {}
@@ -395,8 +408,8 @@ def extract_all(specs: list[Any], ds: Any, *, source_data: Any, opts: dict[str, 
                  len(ds.labels))
         try:
             fs, src, secs = _extract_one(spec, ds, source_data, opts)
-        except (ModelSpecError, MemoryError):
-            raise
+        except (ModelSpecError, UnreadableImageError, MemoryError):
+            raise  # bad input (a spec, an image found corrupt while decoding) or no memory
         except Exception as exc:  # one broken model must not stop the ranking of the others
             failed[spec.name] = _one_line(exc)
             log.info("[%d/%d] %s: failed (%s)", i, len(specs), spec.name, failed[spec.name])
@@ -593,8 +606,12 @@ def recommend(scores: Mapping[str, float], boot: Mapping[str, np.ndarray] | None
                 f"within the sampling noise (bootstrap s.d. {noise:.3g}; {best} ahead in "
                 f"{wins}/{b} resamples); either is a reasonable choice.")
     else:
-        text = (f"Recommended: {best}: {column} {margin:.3g} above {second}, larger than the "
-                f"sampling noise (bootstrap s.d. {noise:.3g}; ahead in {wins}/{b} resamples).")
+        # The test is the share of paired resamples the best model wins; the s.d. describes
+        # the resampled margins, whose centre can differ from the full-data margin (duplicated
+        # rows in a with-replacement resample move LogME-type scores), so it is reported, not
+        # compared with the margin.
+        text = (f"Recommended: {best}: {column} {margin:.3g} above {second}, ahead in {wins}/{b} "
+                f"paired bootstrap resamples (s.d. of the resampled margin {noise:.3g}).")
     return Recommendation(best, column, second, float(margin), noise, wins, b, tie, text)
 
 
@@ -711,8 +728,6 @@ def select(
     -------
     Selection
     """
-    from pedrank.models.extract import default_cache_dir
-
     t_start = time.perf_counter()
     names, notes = _columns(metrics, ped, task)
     variants = _variants(ped, task, notes)
@@ -721,31 +736,69 @@ def select(
     y = _check_labels(ds, task)
     specs = resolve_models(models, layer=layer, image_size=image_size,
                            kind=getattr(ds, "modality", None))
+    done, failed = _features(specs, ds, source_data, batch_size=batch_size, device=device,
+                             progress=progress, cache_dir=cache_dir)
+    sel = _score_and_recommend(done, failed, y, names, variants, n_bootstrap=n_bootstrap,
+                               seed=seed, task=task)
+    sel.notes[:0] = notes
+    sel.dataset = _dataset_info(ds, y, task)
+    sel.timings["total"] = time.perf_counter() - t_start
+    return sel
+
+
+def _features(specs: list[Any], ds: Any, source_data: Any, *, batch_size: int,
+              device: str | None, progress: bool | None, cache_dir: str | Path | None
+              ) -> tuple[dict[str, tuple[Any, ModelRun]], dict[str, str]]:
+    """Steps 2-4: every model's features and source statistics, checked to cover the
+    same samples (:func:`extract_all`, :func:`check_same_samples`)."""
+    from pedrank.models.extract import default_cache_dir
+
     opts = {"batch_size": batch_size, "device": device, "progress": progress,
             "cache_dir": default_cache_dir() if cache_dir is None else cache_dir}
     done, failed = extract_all(specs, ds, source_data=source_data, opts=opts)
     check_same_samples({n: (fs.labels, getattr(fs, "fingerprint", None) or
                             getattr(ds, "fingerprint", None)) for n, (fs, _) in done.items()})
+    return done, failed
+
+
+def _score_and_recommend(done: Mapping[str, tuple[Any, ModelRun]], failed: dict[str, str],
+                         y: np.ndarray, names: list[str], variants: list[bool], *,
+                         n_bootstrap: int, seed: int, task: str) -> Selection:
+    """Steps 5-6: scores, ranks and the recommendation, with the time of each part."""
     t_score = time.perf_counter()
     scores, shifts = score_models(done, y, names, variants, task)
     columns = _order(names, variants)
-    records, saturated, more = rank_columns(scores, columns)
+    records, saturated, notes = rank_columns(scores, columns)
     t_boot = time.perf_counter()
+    rec = _recommendation(done, shifts, y, scores, records, saturated, columns,
+                          n_bootstrap=n_bootstrap, seed=seed, task=task)
+    t_end = time.perf_counter()
+    timings = {
+        "extraction": sum(r.seconds["extraction"] for _, r in done.values()),
+        "source_statistics": sum(r.seconds["source_statistics"] for _, r in done.values()),
+        "scoring": t_end - t_score, "bootstrap": t_end - t_boot,
+    }
+    return Selection(records, columns, [r for _, r in done.values()], failed, rec, timings,
+                     saturated, notes)
+
+
+def _recommendation(done: Mapping[str, tuple[Any, ModelRun]], shifts: Mapping[str, Any],
+                    y: np.ndarray, scores: Mapping[str, Mapping[str, Any]],
+                    records: list[dict[str, Any]], saturated: Mapping[str, bool],
+                    columns: list[str], *, n_bootstrap: int, seed: int, task: str
+                    ) -> Recommendation:
+    """The recommendation: its column, the top two models there, their paired bootstrap."""
     rec_col = _recommend_column(columns, saturated, scores) if scores else columns[0]
     col_scores = {r["model"]: r["score"] for r in records
                   if r["column"] == rec_col and r["score"] is not None}
     top = [r["model"] for r in ranking_records(col_scores)[:2]] if col_scores else []
     boot = bootstrap_column(done, shifts, y, rec_col, top, n_bootstrap, seed, task)
-    rec = recommend(col_scores, boot, rec_col)
-    t_end = time.perf_counter()
-    timings = {
-        "extraction": sum(r.seconds["extraction"] for _, r in done.values()),
-        "source_statistics": sum(r.seconds["source_statistics"] for _, r in done.values()),
-        "scoring": t_end - t_score, "bootstrap": t_end - t_boot, "total": t_end - t_start,
-    }
-    info = {"name": getattr(ds, "name", "data"), "n_samples": int(y.shape[0]),
+    return recommend(col_scores, boot, rec_col)
+
+
+def _dataset_info(ds: Any, y: np.ndarray, task: str) -> dict[str, Any]:
+    """What :attr:`Selection.dataset` records about the data."""
+    return {"name": getattr(ds, "name", "data"), "n_samples": int(y.shape[0]),
             "n_classes": int(np.unique(y).size) if task == "classification" else None,
             "fingerprint": getattr(ds, "fingerprint", None), "task": task,
             "modality": getattr(ds, "modality", None)}
-    return Selection(records, columns, [r for _, r in done.values()], failed, rec, timings,
-                     saturated, notes + more, info)
