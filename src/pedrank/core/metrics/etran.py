@@ -38,10 +38,10 @@ from sklearn.preprocessing import minmax_scale
 
 from pedrank.core._linalg import class_sums, row_blocks
 from pedrank.core._validation import LabelEncoding, check_features_labels
+from pedrank.core.metrics._lda import shrunk_lda
 from pedrank.core.metrics._numerics import rescaled
 from pedrank.core.metrics._registry import register
 from pedrank.core.metrics._spectral import eigh_project
-from pedrank.core.metrics.sfda import _posterior as _sfda_posterior
 from pedrank.core.metrics.sfda import check_cost as _sfda_check_cost
 
 __all__ = ["ETranTerms", "etran", "etran_terms", "etran_combine"]
@@ -98,10 +98,10 @@ def _lda_true_class_posterior(X: np.ndarray, enc: LabelEncoding,
 
     ETran's classification score is the same regularised discriminant as
     SFDA's first stage (shrinkage ``max(exp(-5 lmax(Sw)), 1e-10)`` by the
-    reference's 3 power iterations), so it reuses SFDA's implementation.
+    reference's 3 power iterations): the shared :func:`~pedrank.core.metrics._lda.shrunk_lda`.
     """
     try:
-        proba, _ = _sfda_posterior(X, enc, None, var_scale=var_scale)
+        proba = shrunk_lda(X, enc, None, var_scale=var_scale).proba
     except ValueError:
         raise ValueError(
             "etran's classification term needs within-class variation, but every class's "

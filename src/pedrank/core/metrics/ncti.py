@@ -43,6 +43,7 @@ from threadpoolctl import threadpool_limits
 from pedrank.core._budget import check_memory
 from pedrank.core._linalg import class_means
 from pedrank.core._validation import LabelEncoding, check_features_labels
+from pedrank.core.metrics._lda import eigen_lda
 from pedrank.core.metrics._numerics import check_magnitude
 from pedrank.core.metrics._registry import register
 
@@ -142,6 +143,21 @@ def _check_within_class_variation(Z: np.ndarray, enc: LabelEncoding) -> None:
         )
 
 
+def _unshrunk_lda(Z: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The official code's LDA at the 1e-10 shrinkage floor: scikit-learn's SVD solver.
+
+    Kept from scikit-learn (not :mod:`._lda`) because it handles a rank-deficient
+    within-class scatter, which an unshrunk Cholesky solve cannot.
+    """
+    lda = LinearDiscriminantAnalysis(solver="svd")
+    with warnings.catch_warnings():
+        # Collinear PCA scores (N barely above C) only make the LDA rank
+        # deficient; sklearn handles it, the warning is noise for a score.
+        warnings.filterwarnings("ignore", message="Variables are collinear")
+        low = lda.fit_transform(Z, codes)
+        return low, lda.predict_proba(Z)
+
+
 def ncti_terms(X: Any, y: Any, *, n_components: int = 64, n_shrink_components: int = 32
                ) -> NCTITerms:
     """Compute the three raw NCTI terms (SELI, NCC, VC) of one model.
@@ -203,19 +219,11 @@ def ncti_terms(X: Any, y: Any, *, n_components: int = 64, n_shrink_components: i
         )
     shrink = max(float(np.exp(-lead)),
                  _SHRINK_FLOOR)
-    if shrink <= _SHRINK_FLOOR:
-        lda = LinearDiscriminantAnalysis(solver="svd")
-    else:
-        lda = LinearDiscriminantAnalysis(solver="eigen", shrinkage=shrink)
     codes = enc.codes
-    with warnings.catch_warnings():
-        # Collinear PCA scores (N barely above C) only make the LDA rank
-        # deficient; sklearn handles it, the warning is noise for a score.
-        warnings.filterwarnings("ignore", message="Variables are collinear")
-        # A singleton class has a zero covariance, which the shrinkage handles.
-        warnings.filterwarnings("ignore", message="Only one sample available")
-        low = lda.fit_transform(Z, codes)
-        proba = lda.predict_proba(Z)
+    if shrink <= _SHRINK_FLOOR:
+        low, proba = _unshrunk_lda(Z, codes)
+    else:
+        low, proba = eigen_lda(Z, enc, shrink)
 
     low -= low.mean(axis=0, keepdims=True)
     seli = float(np.linalg.norm(low, ord="nuc"))
