@@ -11,6 +11,7 @@ from scipy.linalg import lapack
 from pedrank.core._budget import check_memory
 from pedrank.core._linalg import class_means, class_sums
 from pedrank.core._validation import LabelEncoding, check_features_labels
+from pedrank.core.metrics import _precision
 from pedrank.core.metrics._numerics import rescaled
 from pedrank.core.metrics._registry import register
 
@@ -107,7 +108,7 @@ def gram_basis(Xc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     The N x N (dual) Gram matrix: when N < D it is the smaller one, and its non-zero
     eigenvalues are those of ``Xc^T Xc`` (the singular values squared).
     """
-    lam, U = linalg.eigh(Xc @ Xc.T, driver="evd")
+    lam, U = linalg.eigh(_precision.gram(Xc, rows=True), driver="evd")
     return lam, U
 
 
@@ -135,6 +136,7 @@ def hscore_dual(Xc: np.ndarray, enc: LabelEncoding) -> float:
               "Transferability in Task Transfer Learning)",
     cost="O(N·D² + D³)",
     supports_device=True,
+    supports_dtype=True,
 )
 def hscore(X: Any, y: Any, *, device: str | None = None) -> float:
     """H-score: ``tr( pinv(Cov(X)) Cov(E[X|y]) )``.
@@ -188,7 +190,7 @@ def hscore(X: Any, y: Any, *, device: str | None = None) -> float:
         return 0.0
     if N < D:
         return hscore_dual(Xf, enc)
-    cov = (Xf.T @ Xf) / (N - 1)
+    cov = _precision.gram(Xf) / (N - 1)
     M, n = between_class_scatter(Xf, enc)
     return trace_pinv_between(cov, M, n, N)
 

@@ -43,6 +43,7 @@ from threadpoolctl import threadpool_limits
 from pedrank.core._budget import check_memory
 from pedrank.core._linalg import class_means
 from pedrank.core._validation import LabelEncoding, check_features_labels
+from pedrank.core.metrics import _precision
 from pedrank.core.metrics._lda import eigen_lda
 from pedrank.core.metrics._numerics import check_magnitude
 from pedrank.core.metrics._registry import register
@@ -102,11 +103,11 @@ def _fit_pca(X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     if n >= d:
         mean = X.mean(axis=0)
         Xc = X - mean
-        cov = Xc.T @ Xc
+        cov = _precision.gram(Xc)
         cov /= n - 1
         evals, V = linalg.eigh(cov, subset_by_index=(d - k, d - 1), driver="evr")
         evals, V = evals[::-1], V[:, ::-1]
-        return np.clip(evals, 0.0, None), Xc @ V
+        return np.clip(evals, 0.0, None), _precision.matmul(Xc, V)
     pca = PCA(n_components=k, svd_solver="full")
     scores = pca.fit_transform(X)
     return pca.explained_variance_, scores
@@ -247,6 +248,7 @@ def ncti_terms(X: Any, y: Any, *, n_components: int = 64, n_shrink_components: i
     input="features",
     reference="Wang et al., ICCV 2023 (NCTI, neural collapse)",
     cost="O(N D min(N, D) + N C^2)",
+    supports_dtype=True,
 )
 def ncti(X: Any, y: Any, *, weights: tuple[float, float, float] = (1.0, 1.0, 1.0),
          n_components: int = 64, n_shrink_components: int = 32) -> float:

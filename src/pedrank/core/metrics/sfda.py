@@ -44,7 +44,7 @@ def _log_error(logits: np.ndarray, codes: np.ndarray) -> np.ndarray:
 
 
 @register("sfda", reference="Shao et al., ECCV 2022 (SFDA: Not All Models Are Equal)",
-          cost="O(N D^2 + D^3 + N D C)", supports_device=True)
+          cost="O(N D^2 + D^3 + N D C)", supports_device=True, supports_dtype=True)
 def sfda(X: Any, y: Any, *, device: str | None = None, stable: bool = False) -> float:
     """SFDA: regularised Fisher discriminant analysis with self-challenging.
 
@@ -130,7 +130,7 @@ def sfda(X: Any, y: Any, *, device: str | None = None, stable: bool = False) -> 
 
 
 @register("sfda_log", reference="Shao et al., ECCV 2022 (SFDA); pedrank's log form of it",
-          cost="O(N D^2 + D^3 + N D C)")
+          cost="O(N D^2 + D^3 + N D C)", supports_dtype=True)
 def sfda_log(X: Any, y: Any) -> float:
     """``-log(1 - SFDA)``: SFDA's mean error on a log scale, computed without rounding.
 

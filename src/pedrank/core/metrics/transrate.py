@@ -8,6 +8,7 @@ import numpy as np
 
 from pedrank.core._budget import check_memory
 from pedrank.core._validation import check_features_labels
+from pedrank.core.metrics import _precision
 from pedrank.core.metrics._numerics import rescaled
 from pedrank.core.metrics._registry import register
 
@@ -31,7 +32,7 @@ def _half_logdet_identity_plus(Z: np.ndarray, log_a: float) -> float:
     """
     n, D = Z.shape
     Zs, c = rescaled(Z)
-    G = Zs @ Zs.T if n < D else Zs.T @ Zs
+    G = _precision.gram(Zs, rows=n < D)
     lam = np.linalg.eigvalsh(G)
     if not lam.size or not lam[-1] > 0:
         return 0.0
@@ -80,6 +81,7 @@ def peak_bytes(N: int, D: int) -> float:
     reference="Huang et al., ICML 2022 (TransRate: Frustratingly Easy Transferability "
               "Estimation); the authors' released code",
     cost="O(N·D·min(N,D) + min(N,D)³ + C·min(N/C,D)³)",
+    supports_dtype=True,
 )
 def transrate(X: Any, y: Any, *, eps: float = 1e-4, variant: str = "official") -> float:
     """TransRate: coding rate of all features minus the class-conditional coding rate.
@@ -149,6 +151,7 @@ def transrate(X: Any, y: Any, *, eps: float = 1e-4, variant: str = "official") -
     input="features",
     reference="Huang et al., ICML 2022 (TransRate), the paper's written Eq. 2-3",
     cost="O(N·D·min(N,D) + min(N,D)³ + C·min(N/C,D)³)",
+    supports_dtype=True,
 )
 def transrate_paper(X: Any, y: Any, *, eps: float = 1e-4) -> float:
     """TransRate in the paper's written form: scale ``D/(n eps^2)``, class-size weights.
