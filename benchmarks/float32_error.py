@@ -27,6 +27,7 @@ import numpy as np
 
 METRICS = ("logme", "hscore", "regularized_hscore", "transrate", "sfda", "sfda_log",
            "etran", "ncti")
+# (transrate_paper has no float32 path: refused, see docs/performance.md)
 
 
 def cached_pools(cache: Path) -> dict[str, list[tuple[str, Path]]]:
@@ -70,7 +71,7 @@ def ranking_change(s64: dict[str, float], s32: dict[str, float]) -> dict[str, fl
     ra, rb = np.argsort(np.argsort(-a)), np.argsort(np.argsort(-b))
     disc = sum(1 for i in range(len(names)) for j in range(i + 1, len(names))
                if (a[i] - a[j]) * (b[i] - b[j]) < 0)
-    tau = weighted_tau(b, a).value if len(names) >= 2 else float("nan")
+    tau = float(weighted_tau(b, a)) if len(names) >= 2 else float("nan")
     return {"models": len(names), "rank_changes": int(np.sum(ra != rb)),
             "discordant_pairs": disc, "weighted_tau": float(tau)}
 

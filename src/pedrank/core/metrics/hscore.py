@@ -13,6 +13,7 @@ from pedrank.core._linalg import class_means, class_sums
 from pedrank.core._validation import LabelEncoding, check_features_labels
 from pedrank.core.metrics import _precision
 from pedrank.core.metrics._numerics import rescaled
+from pedrank.core.metrics._precision import compute_dtype
 from pedrank.core.metrics._registry import register
 
 # Relative cut-off of the pseudo-inverse, as in the reference implementations
@@ -189,8 +190,15 @@ def hscore(X: Any, y: Any, *, device: str | None = None) -> float:
         # would give an arbitrary score (1.0 was seen); the covariance is 0, so is H.
         return 0.0
     if N < D:
-        return hscore_dual(Xf, enc)
+        # The pseudo-inverse's rank cut (1e-15 of the largest eigenvalue) cannot be
+        # read from a float32 Gram (its null directions hold ~1e-7 noise: measured,
+        # H-score 5 -> 6), so the dual form always runs in float64.
+        with compute_dtype("float64"):
+            return hscore_dual(Xf, enc)
     cov = _precision.gram(Xf) / (N - 1)
+    if _precision.low_precision() and _well_conditioned_cholesky(cov) is None:
+        # Singular or ill-conditioned: pinv needs the float64 covariance (as above).
+        cov = (Xf.T @ Xf) / (N - 1)
     M, n = between_class_scatter(Xf, enc)
     return trace_pinv_between(cov, M, n, N)
 

@@ -128,6 +128,11 @@ def transrate(X: Any, y: Any, *, eps: float = 1e-4, variant: str = "official") -
     """
     if variant not in _VARIANTS:
         raise ValueError(f"variant must be 'official' or 'paper'; got {variant!r}")
+    if variant == "paper" and _precision.low_precision():
+        # Measured: its scale D / (n eps^2) turns float32 rounding of the small
+        # eigenvalues into 5% score changes (docs/performance.md).
+        raise ValueError("transrate(variant='paper') has no float32 path: its scale "
+                         "D/(n eps^2) amplifies float32 rounding; use dtype='float64'.")
     if not (isinstance(eps, int | float | np.floating) and np.isfinite(eps) and eps > 0):
         raise ValueError(f"eps must be a positive number; got {eps!r}")
     Xf, enc = check_features_labels(X, y)
@@ -151,7 +156,6 @@ def transrate(X: Any, y: Any, *, eps: float = 1e-4, variant: str = "official") -
     input="features",
     reference="Huang et al., ICML 2022 (TransRate), the paper's written Eq. 2-3",
     cost="O(N·D·min(N,D) + min(N,D)³ + C·min(N/C,D)³)",
-    supports_dtype=True,
 )
 def transrate_paper(X: Any, y: Any, *, eps: float = 1e-4) -> float:
     """TransRate in the paper's written form: scale ``D/(n eps^2)``, class-size weights.
