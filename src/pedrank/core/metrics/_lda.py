@@ -226,7 +226,10 @@ def shrunk_lda(X: np.ndarray, enc: LabelEncoding, lam: float | None = None,
     fit = _coef_dual_fit if N < D else _coef_primal
     coef, lam = fit(X, enc, lam, means, var_scale, who)
     intercept = -0.5 * np.einsum("cd,cd->c", means, coef) + np.log(enc.counts / N)
-    logits = _precision.matmul(X, coef.T)
+    # float64 always: with a small shrinkage the logits are differences of large
+    # terms (x^T Sw'^-1 m_c against m_c^T Sw'^-1 m_c / 2), which float32 cancels
+    # away (measured: SFDA 0.730 -> 0.320 on DINOv2 features); N D C flops only.
+    logits = X @ coef.T
     logits += intercept
     return LDAFit(softmax(logits, axis=1), lam, logits)
 
@@ -238,7 +241,8 @@ def eigen_lda(Z: np.ndarray, enc: LabelEncoding, lam: float,
     The projection solves scikit-learn's generalised eigenproblem
     ``Sb v = e Sw' v`` with ``Sb = St' - Sw'`` (both shrunk by ``lam``, as scikit-learn
     forms them); the posteriors are :func:`shrunk_lda`'s (``M V V^T = M Sw'^{-1}``).
-    For NCTI's low-dimensional (k <= 64) PCA scores.
+    For NCTI's low-dimensional (k <= 64) PCA scores; always computed in float64
+    (N x k^2 products: float32 would save nothing worth its rounding).
 
     Returns
     -------
@@ -246,6 +250,13 @@ def eigen_lda(Z: np.ndarray, enc: LabelEncoding, lam: float,
         ``Z V[:, :n_components]`` (columns by decreasing eigenvalue;
         ``n_components`` defaults to ``min(C - 1, k)``) and the posteriors.
     """
+    with _precision.compute_dtype("float64"):
+        return _eigen_lda(Z, enc, lam, n_components)
+
+
+def _eigen_lda(Z: np.ndarray, enc: LabelEncoding, lam: float,
+               n_components: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`eigen_lda`'s computation."""
     N, k = Z.shape
     means = class_means(Z, enc)
     Sw = shrunk_covariance(within_scatter(Z, enc.codes, means), shrinkage=lam)
