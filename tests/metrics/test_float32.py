@@ -130,3 +130,23 @@ def test_float32_score_is_finite_or_an_error(metric, n, d, c, log_scale, seed, d
     except ValueError:
         return
     assert np.isfinite(value)
+
+
+def test_float32_scatter_that_is_not_positive_definite_is_refitted_in_float64(monkeypatch):
+    """Regression: pinvh of an indefinite float32 scatter moved SFDA 0.977 -> 0.683."""
+    from pedrank.core.metrics import _lda
+
+    real = _lda.within_scatter
+
+    def indefinite_in_float32(X, codes, means):
+        S = real(X, codes, means)
+        if _precision.low_precision():
+            # indefinite, same trace: stands in for float32 rounding gone wrong
+            S[0, 1] = S[1, 0] = 1e3 * np.trace(S)
+        return S
+
+    monkeypatch.setattr(_lda, "within_scatter", indefinite_in_float32)
+    X, y = _relu_features(600, 24, 5, seed=6)
+    for metric in ("sfda", "sfda_log"):
+        func = get_metric(metric).func
+        assert func(X, y, dtype="float32") == func(X, y)
