@@ -261,17 +261,17 @@ def main(argv: list[str] | None = None) -> int:
              "| metric | N x D x C | pedrank | peer | peer code | rel. diff | speed-up |",
              "|---|---|---|---|---|---|---|"]
     rows = []
-    skipped = set()
+    skipped, excluded_seen = set(), set()
     for size in [s for s in args.sizes.split(",") if s]:
         for metric in [m for m in args.metrics.split(",") if m]:
             mine = run_child("pedrank", metric, size, args.peer_dir, args.threads, args.timeout)
             peers = []
             for label, folder, loader in PEERS.get(metric, []):
                 if (metric, label) in excluded:
-                    skipped.add(f"{label} for {metric} (excluded with --exclude)")
+                    excluded_seen.add(f"{label} for {metric}")
                     continue
                 if not peer_available(folder, args.peer_dir):
-                    skipped.add(f"{label} (code not found: {args.peer_dir / folder} missing)")
+                    skipped.add(f"{label} ({args.peer_dir / folder} missing)")
                     continue
                 r = run_child(loader, metric, size, args.peer_dir, args.threads, args.timeout)
                 peers.append((label, r))
@@ -294,7 +294,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.out:
                 Path(args.out).write_text("\n".join(lines) + "\n")
     if skipped:
-        lines += ["", "Skipped: " + "; ".join(sorted(skipped)) + "."]
+        lines += ["", "Skipped (code not found): " + "; ".join(sorted(skipped)) + "."]
+    if excluded_seen:
+        lines += ["", "Not run (--exclude): " + "; ".join(sorted(excluded_seen)) + "."]
     text = "\n".join(lines) + "\n"
     if args.out:
         Path(args.out).write_text(text)

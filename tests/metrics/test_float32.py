@@ -87,6 +87,7 @@ def test_transrate_paper_refuses_float32():
         get_metric("transrate_paper").func(X, y, dtype="float32")
 
 
+@pytest.mark.filterwarnings("ignore:PED. no source statistics")
 def test_ped_then_float32_metric():
     X, y = _relu_features(300, 16, 4, seed=2)
     s64 = pedrank.score(X, y, metric="sfda_log", ped=pedrank.PED(fallback="target"))
