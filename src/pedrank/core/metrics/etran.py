@@ -220,7 +220,7 @@ def etran(X: Any, y: Any, *, weights: tuple[float, float, float] = (1.0, 1.0, 1.
     dtype : {"float64", "float32"}, optional
         Compute dtype of the large Gram/scatter products (default float64). float32 is
         opt-in: those products run in float32, everything after them in float64;
-        measured relative error at most 1e-7 on real features. See "float32" in
+        measured on real features: at most 8e-8. See "float32" in
         ``docs/performance.md``.
 
     Returns

@@ -164,9 +164,9 @@ def hscore(X: Any, y: Any, *, device: str | None = None) -> float:
     dtype : {"float64", "float32"}, optional
         Compute dtype of the large Gram/scatter products (default float64). float32 is
         opt-in: those products run in float32, everything after them in float64;
-        measured relative error at most 1e-6 on real features; the N < D (dual) form and
-        ill-conditioned covariances are computed in float64 anyway. See "float32" in
-        ``docs/performance.md``.
+        measured on real features: at most 1.5e-6; the N < D (dual) form and covariances
+        too ill-conditioned for the Cholesky route are computed in float64 anyway. See
+        "float32" in ``docs/performance.md``.
 
     Returns
     -------

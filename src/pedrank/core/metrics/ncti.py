@@ -282,8 +282,8 @@ def ncti(X: Any, y: Any, *, weights: tuple[float, float, float] = (1.0, 1.0, 1.0
     dtype : {"float64", "float32"}, optional
         Compute dtype of the large Gram/scatter products (default float64). float32 is
         opt-in: those products run in float32, everything after them in float64;
-        measured relative error at most 1e-7 on real features (N < D: the PCA runs in
-        float64). See "float32" in ``docs/performance.md``.
+        measured on real features: at most 3.3e-6 (N < D: the PCA runs in float64). See
+        "float32" in ``docs/performance.md``.
 
     Returns
     -------

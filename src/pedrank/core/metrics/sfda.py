@@ -73,8 +73,9 @@ def sfda(X: Any, y: Any, *, device: str | None = None, stable: bool = False) -> 
     dtype : {"float64", "float32"}, optional
         Compute dtype of the large Gram/scatter products (default float64). float32 is
         opt-in: those products run in float32, everything after them in float64;
-        measured relative error at most 1e-4 (``stable=True``: 1e-3) on real features.
-        See "float32" in ``docs/performance.md``.
+        measured on real features: at most 2.9e-4 (``stable=True``: 1.1e-3); a scatter
+        that float32 leaves indefinite is refitted in float64. See "float32" in
+        ``docs/performance.md``.
 
     Returns
     -------
