@@ -91,6 +91,22 @@ def floor_sfda(X, y, C, src=None):
     return _scatter_solve(_f64(X), y, C)
 
 
+def floor_sfda_two_scatter(X, y, C, src=None):
+    """SFDA's own minimum: two within-class scatters and two D x D solves.
+
+    SFDA fits its shrunk LDA on X, moves every sample towards the other classes'
+    means (the self-challenge), and fits again on those mixed features: a second,
+    different N x D^2 scatter and a second solve that no algebra removes (the
+    mixing weights depend on the first fit's posteriors). The mixed features are
+    stood in for by ``0.5 (X + M[y])`` (same size and cost).
+    """
+    F = _f64(X)
+    first = _scatter_solve(F, y, C)
+    M = _class_sums(F, y, C) / np.bincount(y, minlength=C)[:, None]
+    mixed = 0.5 * (F + M[y])
+    return first, _scatter_solve(mixed, y, C)
+
+
 def floor_transrate(X, y, C, src=None):
     """TransRate: the Gram of all (centred) features plus the Gram of every class's rows.
 
@@ -146,11 +162,15 @@ FLOORS = {"logme": floor_gram, "hscore": floor_gram, "regularized_hscore": floor
           "transrate": floor_transrate, "sfda": floor_sfda, "etran": floor_etran,
           "ncti": floor_ncti, "ped_transform": floor_ped}
 
+# A second, algorithm-specific floor where the issue's one-product floor is below
+# what the algorithm must compute (reported next to it as "own floor").
+OWN_FLOORS = {"sfda": floor_sfda_two_scatter}
+
 
 # ------------------------------------------------------------------------ worker
 
 
-def _metric_call(name: str):
+def _metric_call(name: str, dtype: str = "float64"):
     import pedrank
     from pedrank.core.metrics import get_metric
 
@@ -160,6 +180,8 @@ def _metric_call(name: str):
                          .features[:, 0].sum())
         return call
     func = get_metric(name).func
+    if dtype != "float64":
+        return lambda X, y, src: float(func(X, y, dtype=dtype))
     return lambda X, y, src: float(func(X, y))
 
 
@@ -179,6 +201,7 @@ def worker(argv: list[str]) -> None:
     p.add_argument("size")
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--no-floor", action="store_true")
+    p.add_argument("--dtype", default="float64")
     args = p.parse_args(argv)
     sys.path.insert(0, str(HERE))
     from run_benchmarks import make_data
@@ -188,9 +211,16 @@ def worker(argv: list[str]) -> None:
     call = _metric_call(args.metric)
     cpu, wall, value = _timed(lambda: call(X, y, src), args.repeat)
     res = {"cpu": cpu, "wall": wall, "value": value}
+    if args.dtype != "float64":
+        call32 = _metric_call(args.metric, args.dtype)
+        res["cpu32"], res["wall32"], res["value32"] = _timed(lambda: call32(X, y, src),
+                                                             args.repeat)
     if not args.no_floor:
         fl = FLOORS[args.metric]
         res["floor_cpu"], res["floor_wall"], _ = _timed(lambda: fl(X, y, C, src), args.repeat)
+        if args.metric in OWN_FLOORS:
+            own = OWN_FLOORS[args.metric]
+            res["own_floor_cpu"], _, _ = _timed(lambda: own(X, y, C, src), args.repeat)
     from threadpoolctl import threadpool_info
 
     res["threads"] = sorted({(i["internal_api"], i["num_threads"]) for i in threadpool_info()})
@@ -211,9 +241,9 @@ def _env(one_thread: bool) -> dict[str, str]:
 
 
 def run_child(metric: str, size: str, *, one_thread: bool, repeat: int, floor: bool,
-              timeout: float) -> dict:
+              timeout: float, dtype: str = "float64") -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", metric, size,
-           "--repeat", str(repeat)] + ([] if floor else ["--no-floor"])
+           "--repeat", str(repeat), "--dtype", dtype] + ([] if floor else ["--no-floor"])
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, env=_env(one_thread),
                              timeout=timeout)
@@ -250,13 +280,14 @@ def _fmt(v: float | None) -> str:
 
 
 def run_table(sizes: list[str], metrics: list[str], repeat: int, threads: bool,
-              timeout: float, log) -> tuple[list[dict], list[str]]:
+              timeout: float, log, dtype: str = "float64") -> tuple[list[dict], list[str]]:
     rows: list[dict] = []
     for size in sizes:
         for metric in metrics:
             row = {"size": size, "metric": metric}
             row["one"] = run_child(metric, size, one_thread=True, repeat=repeat, floor=True,
-                                   timeout=timeout)
+                                   timeout=timeout,
+                                   dtype=dtype if metric != "ped_transform" else "float64")
             if threads:
                 row["default"] = run_child(metric, size, one_thread=False, repeat=repeat,
                                            floor=False, timeout=timeout)
@@ -267,11 +298,13 @@ def run_table(sizes: list[str], metrics: list[str], repeat: int, threads: bool,
                                                     repeat=repeat, floor=False, timeout=timeout)
             log(json.dumps(row))
             rows.append(row)
-    return rows, render(rows, threads)
+    return rows, render(rows, threads, dtype != "float64")
 
 
-def render(rows: list[dict], threads: bool) -> list[str]:
+def render(rows: list[dict], threads: bool, low: bool = False) -> list[str]:
     head = ("| metric | N x D x C | CPU s (1 thread) | floor CPU s | metric / floor |"
+            " own floor CPU s | metric / own floor |"
+            + (" float32 CPU s | float32 / float64 | float32 rel. diff |" if low else "")
             + (" wall 1 thread | wall default | wall 1 thread, busy | wall default, busy |"
                if threads else ""))
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
@@ -283,6 +316,14 @@ def render(rows: list[dict], threads: bool) -> list[str]:
         ratio = one["cpu"] / max(one["floor_cpu"], 1e-9)
         cells = [r["metric"], r["size"].replace("x", " x "), _fmt(one["cpu"]),
                  _fmt(one["floor_cpu"]), f"{ratio:.2f}x"]
+        own = one.get("own_floor_cpu")
+        cells += [_fmt(own), f"{one['cpu'] / own:.2f}x" if own else "-"]
+        if low:
+            c32 = one.get("cpu32")
+            rel = (abs(one["value32"] - one["value"]) / max(abs(one["value"]), 1e-300)
+                   if c32 is not None else None)
+            cells += [_fmt(c32), f"{c32 / one['cpu']:.2f}" if c32 else "-",
+                      f"{rel:.1e}" if rel is not None else "-"]
         if threads:
             for key in ("one", "default", "one_busy", "default_busy"):
                 cells.append(_fmt(r.get(key, {}).get("wall")))
@@ -361,6 +402,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", default=None)
     p.add_argument("--out", default=None)
     p.add_argument("--nleep", default=None, metavar="NxDxC", help="N-LEEP cost split only")
+    p.add_argument("--dtype", default="float64", choices=("float64", "float32"),
+                   help="float32: also time each metric with dtype='float32' (same process)")
     args = p.parse_args(argv)
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     head = [f"Command: `python3 benchmarks/floors.py {' '.join(argv)}`, started {started}, "
@@ -371,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
         rows, lines = run_table([s for s in args.sizes.split(",") if s],
                                 [m for m in args.metrics.split(",") if m], args.repeat,
                                 args.threads, args.timeout,
-                                lambda s: print(s, file=sys.stderr, flush=True))
+                                lambda s: print(s, file=sys.stderr, flush=True), args.dtype)
         lines = head + lines
         if args.json:
             Path(args.json).write_text(json.dumps(rows, indent=1))

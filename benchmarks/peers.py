@@ -243,9 +243,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--metrics", default="logme,sfda,hscore,regularized_hscore,transrate")
     p.add_argument("--threads", default="default", help="'default' or a thread count")
     p.add_argument("--timeout", type=float, default=900.0)
+    p.add_argument("--exclude", default="",
+                   help="comma-separated METRIC:PEER-LABEL pairs not to run (listed in the "
+                        "output), e.g. 'logme:TLlib' for a peer known to run past --timeout")
     p.add_argument("--json", default=None)
     p.add_argument("--out", default=None)
     args = p.parse_args(argv)
+    excluded = {tuple(e.split(":", 1)) for e in args.exclude.split(",") if ":" in e}
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     lines = [f"Command: `python3 benchmarks/peers.py {' '.join(argv)}`, started {started}, "
              f"load average {os.getloadavg()[0]:.1f}, {os.cpu_count()} logical CPUs, "
@@ -257,12 +261,15 @@ def main(argv: list[str] | None = None) -> int:
              "| metric | N x D x C | pedrank | peer | peer code | rel. diff | speed-up |",
              "|---|---|---|---|---|---|---|"]
     rows = []
-    skipped = set()
+    skipped, excluded_seen = set(), set()
     for size in [s for s in args.sizes.split(",") if s]:
         for metric in [m for m in args.metrics.split(",") if m]:
             mine = run_child("pedrank", metric, size, args.peer_dir, args.threads, args.timeout)
             peers = []
             for label, folder, loader in PEERS.get(metric, []):
+                if (metric, label) in excluded:
+                    excluded_seen.add(f"{label} for {metric}")
+                    continue
                 if not peer_available(folder, args.peer_dir):
                     skipped.add(f"{label} ({args.peer_dir / folder} missing)")
                     continue
@@ -288,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
                 Path(args.out).write_text("\n".join(lines) + "\n")
     if skipped:
         lines += ["", "Skipped (code not found): " + "; ".join(sorted(skipped)) + "."]
+    if excluded_seen:
+        lines += ["", "Not run (--exclude): " + "; ".join(sorted(excluded_seen)) + "."]
     text = "\n".join(lines) + "\n"
     if args.out:
         Path(args.out).write_text(text)

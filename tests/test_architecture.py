@@ -48,9 +48,6 @@ PENDING: dict[str, str] = {
         "Selection.to_html",
     # RankResult.to_frame(): an optional convenience; pandas is imported only when called
     "pedrank.core.scoring imports pandas (function)": "RankResult.to_frame",
-    # ETran shares SFDA's shrunk-LDA posterior (one implementation; helper "perf")
-    "pedrank.core.metrics.etran imports pedrank.core.metrics.sfda._posterior":
-        "library twins",
 }
 
 

@@ -97,3 +97,16 @@ def test_peers_script_skips_missing_peer_code_and_says_so(run_benchmarks, tmp_pa
     assert "Skipped (code not found): TLlib" in text
     row = next(line for line in text.splitlines() if line.startswith("| hscore"))
     assert "no peer code" in row and "error" not in row.split(" | ")[2]
+
+
+def test_gpu_check_without_cuda_is_a_recorded_skip(tmp_path, monkeypatch):
+    import torch
+
+    spec = importlib.util.spec_from_file_location("gpu_check_skip", BENCH / "gpu_check.py")
+    gpu_check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gpu_check)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    out = tmp_path / "gpu.md"
+    assert gpu_check.main(["--device", "cuda", "--out", str(out)]) == 0
+    assert "skipped: CUDA is not available" in out.read_text()
+    assert gpu_check.main(["--device", "cuda", "--require"]) == 2

@@ -148,3 +148,18 @@ def test_task_regression_scores_real_valued_targets(tmp_path, capsys):
     assert float(capsys.readouterr().out) == pytest.approx(expected, rel=1e-9)
     assert main(["rank", str(tmp_path), "-m", "sfda", "--task", "regression"]) == 1
     assert "class labels only" in capsys.readouterr().err
+
+
+def test_dtype_float32_scores_and_ranks(model_dir, capsys):
+    """--dtype float32: the library's float32 value; refused (exit 2) where no float32 path."""
+    path = str(model_dir / "good.npz")
+    assert main(["score", path, "--metric", "logme", "--dtype", "float32"]) == 0
+    X = np.load(model_dir / "good.npz")["features"]
+    y = np.load(model_dir / "good.npz")["labels"]
+    assert float(capsys.readouterr().out.strip()) == pytest.approx(
+        pedrank.score(X, y, "logme", dtype="float32"), rel=1e-9)
+    assert main(["rank", str(model_dir), "--metric", "sfda", "--dtype", "float32"]) == 0
+    assert "good" in capsys.readouterr().out
+    assert main(["score", path, "--metric", "gbc", "--dtype", "float32"]) == 2
+    err = capsys.readouterr().err
+    assert "--dtype float32" in err and "no float32 path" in err and "Traceback" not in err

@@ -146,13 +146,13 @@ def test_shrunk_lda_posterior_equals_sklearn_lda(C, lam):
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
     from pedrank.core._validation import encode_labels
-    from pedrank.core.metrics.sfda import _posterior
+    from pedrank.core.metrics._lda import shrunk_lda
 
     rng = np.random.default_rng(C)
     y = np.arange(300) % C
     X = _features(300, 12, seed=C) + rng.normal(size=(C, 12))[y]
     enc = encode_labels(y)
-    ours, _ = _posterior(X, enc, lam)
+    ours = shrunk_lda(X, enc, lam).proba
     lda = LinearDiscriminantAnalysis(solver="lsqr", shrinkage=lam).fit(X, y)
     np.testing.assert_allclose(ours, lda.predict_proba(X), rtol=1e-9, atol=1e-12)
 

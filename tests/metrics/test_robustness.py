@@ -108,17 +108,14 @@ def test_dual_forms_agree_with_primal(N, D):
     assert regularized_hscore_dual(Xc, enc) == pytest.approx(primal, rel=1e-8)
     assert ledoit_wolf_shrinkage_dual(Xc, Xc @ Xc.T)[0] == pytest.approx(
         ledoit_wolf_shrinkage(Xc), rel=1e-10)
-    # SFDA: _posterior's dual branch (N < D) against the primal formula written out.
-    import importlib
-
+    # SFDA: the shared LDA's dual branch (N < D) against the primal formula written out.
     from pedrank.core._linalg import class_means
-
-    sf = importlib.import_module("pedrank.core.metrics.sfda")
+    from pedrank.core.metrics import _lda
 
     means = class_means(X, enc)
-    p_dual, lam_dual, _ = sf._posterior_dual(X, enc, None, means)
-    Sw = sf._within_scatter(X, enc.codes, means)
-    lam = max(float(np.exp(-5.0 * sf._largest_eigenvalue(Sw))), 1e-10)
+    p_dual, lam_dual, _ = _lda.shrunk_lda(X, enc, None, means)
+    Sw = _lda.within_scatter(X, enc.codes, means)
+    lam = max(float(np.exp(-5.0 * _lda.largest_eigenvalue(Sw))), 1e-10)
     assert lam_dual == pytest.approx(lam, rel=1e-9)
     coef = np.linalg.solve(shrunk_covariance(Sw, shrinkage=lam), means.T).T
     logits = X @ coef.T - 0.5 * np.einsum("cd,cd->c", means, coef) + np.log(enc.counts / N)

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pedrank.core.metrics import sfda
-from pedrank.core.metrics.sfda import _largest_eigenvalue
+from pedrank.core.metrics._lda import largest_eigenvalue as _largest_eigenvalue
 
 
 def test_never_mutates_caller_features():

@@ -207,6 +207,10 @@ def add_metric_options(parser: argparse.ArgumentParser) -> None:
                           "target's own statistics (an approximation; warns)")
     parser.add_argument("--device", type=device, default=None,
                         help="PyTorch back end device (cpu, cuda); default: numpy")
+    parser.add_argument("--dtype", choices=("float64", "float32"), default="float64",
+                        help="compute dtype of the metric's large Gram/scatter products: "
+                             "float32 is about 2x faster there, with a small measured error "
+                             "(docs/performance.md); default: float64")
     parser.add_argument("--metric-option", "-o", action="append", default=[], metavar="KEY=VALUE",
                         help="keyword argument of the metric, repeatable; VALUE is read as "
                              "null, true/false, a number or a list when it parses, else as "
@@ -261,7 +265,7 @@ def metric_options(args: argparse.Namespace, spec: MetricSpec) -> dict[str, Any]
     """
     params = inspect.signature(spec.func).parameters
     accepted = [n for n, p in params.items()
-                if p.kind is inspect.Parameter.KEYWORD_ONLY and n != "device"]
+                if p.kind is inspect.Parameter.KEYWORD_ONLY and n not in ("device", "dtype")]
     out: dict[str, Any] = {}
     for item in args.metric_option:
         key, value = parse_pair(item, "--metric-option")
@@ -299,7 +303,15 @@ def check_scoring(args: argparse.Namespace, spec: MetricSpec, path: Path,
         raise ValueError(
             f"{path}: has no source statistics (source_mean/source_std) for --ped; pass "
             "--source STATS.npz, or --ped-fallback target to use the target's own statistics")
+    if args.dtype == "float32" and not spec.supports_dtype:
+        from pedrank.core.metrics import available_metrics
+
+        names = ", ".join(m.name for m in available_metrics() if m.supports_dtype)
+        raise ValueError(f"--dtype float32: metric {spec.name!r} has no float32 path; drop "
+                         f"--dtype or use one of: {names}")
     if args.device is not None:
+        if args.dtype == "float32":
+            raise ValueError("--dtype float32 runs on numpy only; drop --device or --dtype")
         if not spec.supports_device:
             raise ValueError(f"--device: metric {spec.name!r} has no PyTorch back end; "
                              "drop --device")

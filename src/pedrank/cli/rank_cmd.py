@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
             scores[ff.name] = score(ff.features, ff.labels, metric=spec.name, task=args.task,
                                     ped=ped if ped else False, source=ff.source,
                                     source_probs=ff.source_probs, device=args.device,
-                                    **options)
+                                    dtype=args.dtype, **options)
         except ValueError as exc:
             # One model's failure must not abort or reorder the others: it is listed
             # after the ranked models and the exit status says so.

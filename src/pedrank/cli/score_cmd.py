@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         value = score(ff.features, ff.labels, metric=spec.name, task=args.task,
                       ped=ped if ped else False,
                       source=source, source_probs=ff.source_probs, device=args.device,
-                      **options)
+                      dtype=args.dtype, **options)
     except ValueError as exc:
         raise ValueError(f"{args.features}: {exc}") from None
     if args.format == "json":

@@ -10,6 +10,7 @@ import numpy as np
 
 from pedrank.core._validation import as_float_matrix
 from pedrank.core.metrics import available_metrics, get_metric
+from pedrank.core.metrics._precision import check_dtype
 from pedrank.core.ped import PED
 from pedrank.core.source import SourceStats
 
@@ -30,6 +31,17 @@ def _resolve_ped(ped: PedArg, source: SourceStats | None) -> PED | None:
     return est
 
 
+def _check_dtype_for(spec: Any, dtype: Any, metric_kwargs: dict[str, Any]) -> None:
+    """Validate ``dtype`` for ``spec``; pass it on in ``metric_kwargs`` where it applies."""
+    if check_dtype(dtype) is np.float64:
+        return
+    if not spec.supports_dtype:
+        names = ", ".join(m.name for m in available_metrics() if m.supports_dtype)
+        raise ValueError(f"metric {spec.name!r} has no float32 path; use dtype='float64', or "
+                         f"one of: {names}")
+    metric_kwargs["dtype"] = "float32"
+
+
 def score(
     X: Any,
     y: Any,
@@ -40,6 +52,7 @@ def score(
     source_probs: Any = None,
     device: str | None = None,
     task: str = "classification",
+    dtype: str = "float64",
     **metric_kwargs: Any,
 ) -> float:
     """Score one model's features on a target task.
@@ -69,6 +82,11 @@ def score(
         ``"regression"``: ``y`` holds real-valued targets (N,) or (N, K); only
         metrics with ``supports_regression`` (LogME) accept it, and PED (which
         moves classes) cannot precede it.
+    dtype : {"float64", "float32"}
+        Compute dtype of the metric's large Gram/scatter products (opt-in float32:
+        about 2x faster on those products, every factorisation stays float64; the
+        measured error is in ``docs/performance.md``). Only metrics with
+        ``supports_dtype`` accept ``"float32"``; PED always runs in float64.
     **metric_kwargs
         Passed to the metric function.
 
@@ -78,6 +96,7 @@ def score(
         The metric's score; higher means better expected transfer.
     """
     spec = get_metric(metric)
+    _check_dtype_for(spec, dtype, metric_kwargs)
     est = _resolve_ped(ped, source)
     if task not in ("classification", "regression"):
         raise ValueError(f"task must be 'classification' or 'regression'; got {task!r}")
@@ -213,6 +232,7 @@ def rank(
     *,
     device: str | None = None,
     task: str = "classification",
+    dtype: str = "float64",
     **metric_kwargs: Any,
 ) -> RankResult:
     """Score several models on one task and rank them (best first).
@@ -227,7 +247,7 @@ def rank(
         Each value is a tuple ``(X, y[, source])`` or a dict with keys
         ``X``/``features``, ``y``/``labels`` and optional ``source`` and
         ``source_probs``.
-    metric, ped, device, task, **metric_kwargs
+    metric, ped, device, task, dtype, **metric_kwargs
         As in :func:`score`.
 
     Returns
@@ -249,13 +269,14 @@ def rank(
         raise ValueError("rank() returns a RankResult; call .to_frame() for a DataFrame "
                          "(the as_frame option was removed).")
     spec = get_metric(metric)
+    _check_dtype_for(spec, dtype, {})  # an option error, not one model's failure
     entries = {str(name): _unpack_entry(name, entry) for name, entry in models.items()}
     scores: dict[str, float] = {}
     failed: dict[str, str] = {}
     for name, kw in entries.items():
         try:
-            scores[name] = score(metric=spec.name, ped=ped, device=device, task=task, **kw,
-                                 **metric_kwargs)
+            scores[name] = score(metric=spec.name, ped=ped, device=device, task=task,
+                                 dtype=dtype, **kw, **metric_kwargs)
         except ValueError as exc:
             failed[name] = str(exc)
     return RankResult(ranking_records(scores), failed, is_saturated(scores.values()), spec.name)

@@ -18,6 +18,7 @@ import numpy as np
 
 from pedrank.core._budget import MemoryBudgetError
 from pedrank.core._threads import adaptive_threads
+from pedrank.core.metrics._precision import compute_dtype, current, low_precision
 
 MetricInput = Literal["features", "source_probs"]
 
@@ -45,6 +46,9 @@ class MetricSpec:
         Whether ``func`` accepts ``task="regression"`` with real-valued targets
         (N,) or (N, K) as ``y`` (LogME; the published forms of the other
         metrics are defined for class labels only).
+    supports_dtype : bool
+        Whether ``func`` accepts ``dtype="float32"``: its large Gram/scatter products
+        computed in float32 (opt-in; see :mod:`pedrank.core.metrics._precision`).
     """
 
     name: str
@@ -54,6 +58,7 @@ class MetricSpec:
     cost: str = ""
     supports_device: bool = False
     supports_regression: bool = False
+    supports_dtype: bool = False
 
     @property
     def ped_composable(self) -> bool:
@@ -138,18 +143,51 @@ def _guard(func: MetricFunc, name: str) -> MetricFunc:
     return guarded
 
 
+def _with_dtype(func: MetricFunc, name: str) -> MetricFunc:
+    """Add the keyword ``dtype`` ("float64", or "float32") to a metric.
+
+    The metric's large products run in that dtype for the call
+    (:func:`pedrank.core.metrics._precision.compute_dtype`); a bad value is a
+    ``ValueError`` before any work. ``None`` (the default) is float64, or the dtype
+    of an enclosing metric call (``sfda_log`` calls ``sfda``). The PyTorch back end
+    has no float32 switch here.
+    """
+
+    @functools.wraps(func)
+    def call(*args: Any, dtype: Any = None, **kwargs: Any) -> float:
+        with compute_dtype(current() if dtype is None else dtype):
+            if low_precision() and kwargs.get("device") is not None:
+                raise ValueError(f"{name}: dtype='float32' runs on the numpy path only; "
+                                 "drop device= or use dtype='float64'.")
+            return func(*args, **kwargs)
+
+    sig = inspect.signature(inspect.unwrap(func))
+    if "dtype" not in sig.parameters:
+        params = list(sig.parameters.values())
+        extra = inspect.Parameter("dtype", inspect.Parameter.KEYWORD_ONLY, default=None,
+                                  annotation="str | None")
+        at = next((i for i, p in enumerate(params) if p.kind == p.VAR_KEYWORD), len(params))
+        call.__signature__ = sig.replace(  # type: ignore[attr-defined]
+            parameters=params[:at] + [extra] + params[at:])
+    call._pedrank_guarded = True  # type: ignore[attr-defined]
+    return call
+
+
 def register(name: str, *, input: MetricInput = "features", reference: str, cost: str = "",
-             supports_device: bool = False,
-             supports_regression: bool = False) -> Callable[[MetricFunc], MetricFunc]:
+             supports_device: bool = False, supports_regression: bool = False,
+             supports_dtype: bool = False) -> Callable[[MetricFunc], MetricFunc]:
     """Class-free decorator registering a metric function under ``name``.
 
     The function is returned wrapped by a guard: a finite float or a pedrank
     ``ValueError`` (see :func:`_guard`), whether it is called through the registry
-    or imported directly.
+    or imported directly. With ``supports_dtype`` it also takes ``dtype=``
+    (:func:`_with_dtype`).
     """
 
     def deco(func: Callable[..., float]) -> Callable[..., float]:
         guarded = func if getattr(func, "_pedrank_guarded", False) else _guard(func, name)
+        if supports_dtype and not getattr(func, "_pedrank_guarded", False):
+            guarded = _with_dtype(guarded, name)
         if name in _REGISTRY:
             if inspect.unwrap(_REGISTRY[name].func) is not inspect.unwrap(guarded):
                 raise RuntimeError(f"metric {name!r} registered twice")
@@ -158,7 +196,7 @@ def register(name: str, *, input: MetricInput = "features", reference: str, cost
         # to the free cores, so a busy machine never makes a call slower than one thread.
         wrapped = adaptive_threads(guarded)
         _REGISTRY[name] = MetricSpec(name, wrapped, input, reference, cost, supports_device,
-                                     supports_regression)
+                                     supports_regression, supports_dtype)
         return wrapped
 
     return deco

@@ -11,7 +11,9 @@ from scipy.linalg import lapack
 from pedrank.core._budget import check_memory
 from pedrank.core._linalg import class_means, class_sums
 from pedrank.core._validation import LabelEncoding, check_features_labels
+from pedrank.core.metrics import _precision
 from pedrank.core.metrics._numerics import rescaled
+from pedrank.core.metrics._precision import compute_dtype
 from pedrank.core.metrics._registry import register
 
 # Relative cut-off of the pseudo-inverse, as in the reference implementations
@@ -107,7 +109,7 @@ def gram_basis(Xc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     The N x N (dual) Gram matrix: when N < D it is the smaller one, and its non-zero
     eigenvalues are those of ``Xc^T Xc`` (the singular values squared).
     """
-    lam, U = linalg.eigh(Xc @ Xc.T, driver="evd")
+    lam, U = linalg.eigh(_precision.gram(Xc, rows=True), driver="evd")
     return lam, U
 
 
@@ -135,6 +137,7 @@ def hscore_dual(Xc: np.ndarray, enc: LabelEncoding) -> float:
               "Transferability in Task Transfer Learning)",
     cost="O(N·D² + D³)",
     supports_device=True,
+    supports_dtype=True,
 )
 def hscore(X: Any, y: Any, *, device: str | None = None) -> float:
     """H-score: ``tr( pinv(Cov(X)) Cov(E[X|y]) )``.
@@ -158,6 +161,12 @@ def hscore(X: Any, y: Any, *, device: str | None = None) -> float:
         Target labels (any type, at least two classes).
     device : str, optional
         ``"cpu"`` / ``"cuda"``: compute with the PyTorch back end.
+    dtype : {"float64", "float32"}, optional
+        Compute dtype of the large Gram/scatter products (default float64). float32 is
+        opt-in: those products run in float32, everything after them in float64;
+        measured on real features: at most 1.5e-6; the N < D (dual) form and covariances
+        too ill-conditioned for the Cholesky route are computed in float64 anyway. See
+        "float32" in ``docs/performance.md``.
 
     Returns
     -------
@@ -187,8 +196,15 @@ def hscore(X: Any, y: Any, *, device: str | None = None) -> float:
         # would give an arbitrary score (1.0 was seen); the covariance is 0, so is H.
         return 0.0
     if N < D:
-        return hscore_dual(Xf, enc)
-    cov = (Xf.T @ Xf) / (N - 1)
+        # The pseudo-inverse's rank cut (1e-15 of the largest eigenvalue) cannot be
+        # read from a float32 Gram (its null directions hold ~1e-7 noise: measured,
+        # H-score 5 -> 6), so the dual form always runs in float64.
+        with compute_dtype("float64"):
+            return hscore_dual(Xf, enc)
+    cov = _precision.gram(Xf) / (N - 1)
+    if _precision.low_precision() and _well_conditioned_cholesky(cov) is None:
+        # Singular or ill-conditioned: pinv needs the float64 covariance (as above).
+        cov = (Xf.T @ Xf) / (N - 1)
     M, n = between_class_scatter(Xf, enc)
     return trace_pinv_between(cov, M, n, N)
 

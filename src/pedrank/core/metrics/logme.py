@@ -11,6 +11,7 @@ from pedrank.core._array_kernels import logme_evidence, logme_fixed_point
 from pedrank.core._budget import check_memory
 from pedrank.core._linalg import one_hot
 from pedrank.core._validation import as_float_matrix, check_features_labels
+from pedrank.core.metrics import _precision
 from pedrank.core.metrics._numerics import VALID_RANGE, check_magnitude, max_abs
 from pedrank.core.metrics._registry import register
 from pedrank.core.metrics._spectral import eigh_project
@@ -26,9 +27,9 @@ def _spectrum(F: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """
     N, D = F.shape
     if N > D:
-        evals, V = linalg.eigh(F.T @ F, driver="evd")
+        evals, V = linalg.eigh(_precision.gram(F), driver="evd")
     else:
-        evals, U = linalg.eigh(F @ F.T, driver="evd")
+        evals, U = linalg.eigh(_precision.gram(F, rows=True), driver="evd")
     # Numerical rank, as numpy.linalg.matrix_rank does: directions below the
     # noise floor carry no signal and their u = F v / s would be garbage.
     cutoff = evals.max() * max(N, D) * np.finfo(np.float64).eps
@@ -65,7 +66,7 @@ def _spectrum_x2(F: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     if N <= D:
         sigma, proj, k = _spectrum(F)
         return sigma, proj(Y) ** 2, k
-    evals, VtB = eigh_project(F.T @ F, _xty(F, Y))
+    evals, VtB = eigh_project(_precision.gram(F), _xty(F, Y))
     cutoff = evals.max() * max(N, D) * np.finfo(np.float64).eps
     keep = evals > cutoff
     sigma = evals[keep]
@@ -126,7 +127,7 @@ def _prepare_features(F: np.ndarray) -> np.ndarray:
 
 @register("logme", reference="You et al., ICML 2021 (LogME); fixed-point solver, JMLR 2022",
           cost="O(N D min(N, D) + min(N, D)^3 + C min(N, D))", supports_device=True,
-          supports_regression=True)
+          supports_regression=True, supports_dtype=True)
 def logme(X: Any, y: Any, *, task: str | None = None, regression: bool | None = None,
           device: str | None = None) -> float:
     """LogME: mean over targets of the maximum log-evidence per sample.
@@ -171,6 +172,12 @@ def logme(X: Any, y: Any, *, task: str | None = None, regression: bool | None = 
         Older spelling of ``task="regression"`` (kept for compatibility).
     device : str, optional
         PyTorch back end device (classification only).
+    dtype : {"float64", "float32"}, optional
+        Compute dtype of the large Gram/scatter products (default float64). float32 is
+        opt-in: those products run in float32, everything after them in float64;
+        measured on the project's real features (51 model-target pairs, 5 targets):
+        relative error median 1e-7, at most 7.5e-3 (a score near 0, absolute 1e-4); no
+        ranking changed. See "float32" in ``docs/performance.md``.
 
     Returns
     -------

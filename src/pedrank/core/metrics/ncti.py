@@ -43,6 +43,8 @@ from threadpoolctl import threadpool_limits
 from pedrank.core._budget import check_memory
 from pedrank.core._linalg import class_means
 from pedrank.core._validation import LabelEncoding, check_features_labels
+from pedrank.core.metrics import _precision
+from pedrank.core.metrics._lda import eigen_lda
 from pedrank.core.metrics._numerics import check_magnitude
 from pedrank.core.metrics._registry import register
 
@@ -101,11 +103,11 @@ def _fit_pca(X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     if n >= d:
         mean = X.mean(axis=0)
         Xc = X - mean
-        cov = Xc.T @ Xc
+        cov = _precision.gram(Xc)
         cov /= n - 1
         evals, V = linalg.eigh(cov, subset_by_index=(d - k, d - 1), driver="evr")
         evals, V = evals[::-1], V[:, ::-1]
-        return np.clip(evals, 0.0, None), Xc @ V
+        return np.clip(evals, 0.0, None), _precision.matmul(Xc, V)
     pca = PCA(n_components=k, svd_solver="full")
     scores = pca.fit_transform(X)
     return pca.explained_variance_, scores
@@ -140,6 +142,21 @@ def _check_within_class_variation(Z: np.ndarray, enc: LabelEncoding) -> None:
             + ("constant" if total <= 0.0 else "identical within every class")
             + "; such collapsed features cannot be scored by its LDA."
         )
+
+
+def _unshrunk_lda(Z: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The official code's LDA at the 1e-10 shrinkage floor: scikit-learn's SVD solver.
+
+    Kept from scikit-learn (not :mod:`._lda`) because it handles a rank-deficient
+    within-class scatter, which an unshrunk Cholesky solve cannot.
+    """
+    lda = LinearDiscriminantAnalysis(solver="svd")
+    with warnings.catch_warnings():
+        # Collinear PCA scores (N barely above C) only make the LDA rank
+        # deficient; sklearn handles it, the warning is noise for a score.
+        warnings.filterwarnings("ignore", message="Variables are collinear")
+        low = lda.fit_transform(Z, codes)
+        return low, lda.predict_proba(Z)
 
 
 def ncti_terms(X: Any, y: Any, *, n_components: int = 64, n_shrink_components: int = 32
@@ -203,19 +220,11 @@ def ncti_terms(X: Any, y: Any, *, n_components: int = 64, n_shrink_components: i
         )
     shrink = max(float(np.exp(-lead)),
                  _SHRINK_FLOOR)
-    if shrink <= _SHRINK_FLOOR:
-        lda = LinearDiscriminantAnalysis(solver="svd")
-    else:
-        lda = LinearDiscriminantAnalysis(solver="eigen", shrinkage=shrink)
     codes = enc.codes
-    with warnings.catch_warnings():
-        # Collinear PCA scores (N barely above C) only make the LDA rank
-        # deficient; sklearn handles it, the warning is noise for a score.
-        warnings.filterwarnings("ignore", message="Variables are collinear")
-        # A singleton class has a zero covariance, which the shrinkage handles.
-        warnings.filterwarnings("ignore", message="Only one sample available")
-        low = lda.fit_transform(Z, codes)
-        proba = lda.predict_proba(Z)
+    if shrink <= _SHRINK_FLOOR:
+        low, proba = _unshrunk_lda(Z, codes)
+    else:
+        low, proba = eigen_lda(Z, enc, shrink)
 
     low -= low.mean(axis=0, keepdims=True)
     seli = float(np.linalg.norm(low, ord="nuc"))
@@ -239,6 +248,7 @@ def ncti_terms(X: Any, y: Any, *, n_components: int = 64, n_shrink_components: i
     input="features",
     reference="Wang et al., ICCV 2023 (NCTI, neural collapse)",
     cost="O(N D min(N, D) + N C^2)",
+    supports_dtype=True,
 )
 def ncti(X: Any, y: Any, *, weights: tuple[float, float, float] = (1.0, 1.0, 1.0),
          n_components: int = 64, n_shrink_components: int = 32) -> float:
@@ -269,6 +279,11 @@ def ncti(X: Any, y: Any, *, weights: tuple[float, float, float] = (1.0, 1.0, 1.0
         Weights of (SELI, NCC, VC) in the raw sum.
     n_components, n_shrink_components : int
         See :func:`ncti_terms`.
+    dtype : {"float64", "float32"}, optional
+        Compute dtype of the large Gram/scatter products (default float64). float32 is
+        opt-in: those products run in float32, everything after them in float64;
+        measured on real features: at most 3.3e-6 (N < D: the PCA runs in float64). See
+        "float32" in ``docs/performance.md``.
 
     Returns
     -------

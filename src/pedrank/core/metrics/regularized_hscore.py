@@ -8,6 +8,7 @@ import numpy as np
 
 from pedrank.core._linalg import class_sums
 from pedrank.core._validation import LabelEncoding, check_features_labels
+from pedrank.core.metrics import _precision
 from pedrank.core.metrics._numerics import rescaled
 from pedrank.core.metrics._registry import register
 from pedrank.core.metrics.hscore import (
@@ -47,7 +48,7 @@ def regularized_hscore_dual(Xc: np.ndarray, enc: LabelEncoding) -> float:
     ``(1 - a) sum_c sum_i lam_i (u_i^T y_c)^2 / (n_c ((1 - a) lam_i / N + a mu)) / (N - 1)``.
     """
     N = Xc.shape[0]
-    gram = Xc @ Xc.T
+    gram = _precision.gram(Xc, rows=True)
     a, mu = ledoit_wolf_shrinkage_dual(Xc, gram)
     del gram
     lam, U = gram_basis(Xc)
@@ -75,7 +76,7 @@ def _ledoit_wolf_from_gram(Xc: np.ndarray) -> tuple[np.ndarray, float]:
     Returns ``((1 - a) S + a mu I, a)`` with ``S = Xc^T Xc / N`` and ``mu = tr(S) / D``.
     """
     n, p = Xc.shape
-    S = Xc.T @ Xc
+    S = _precision.gram(Xc)
     S /= n
     emp_cov_trace = np.diag(S).copy()
     mu = emp_cov_trace.sum() / p
@@ -99,6 +100,7 @@ def _ledoit_wolf_from_gram(Xc: np.ndarray) -> tuple[np.ndarray, float]:
     reference="Ibrahim et al., ICLR 2022 (Newer is not always better: rethinking "
               "transferability metrics, their peculiarities, stability and performance)",
     cost="O(N·D² + D³)",
+    supports_dtype=True,
 )
 def regularized_hscore(X: Any, y: Any) -> float:
     """Shrinkage-regularised H-score: ``tr( Cov_a(X)^{-1} (1 - a) Cov(E[X|y]) )``.
@@ -129,6 +131,11 @@ def regularized_hscore(X: Any, y: Any) -> float:
         Target features.
     y : array-like, shape (N,)
         Target labels (any type, at least two classes).
+    dtype : {"float64", "float32"}, optional
+        Compute dtype of the large Gram/scatter products (default float64). float32 is
+        opt-in: those products run in float32, everything after them in float64;
+        measured on real features: at most 1.6e-5 (median 6e-8). See "float32" in
+        ``docs/performance.md``.
 
     Returns
     -------

@@ -5,179 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import linalg
-from scipy.linalg import blas
 from scipy.special import logsumexp, softmax
-from sklearn.covariance import shrunk_covariance
 
 from pedrank.core._budget import check_memory
 from pedrank.core._linalg import class_means, row_blocks
-from pedrank.core._validation import LabelEncoding, check_features_labels
+from pedrank.core._validation import check_features_labels
+from pedrank.core.metrics._lda import shrunk_lda
 from pedrank.core.metrics._numerics import rescaled
 from pedrank.core.metrics._registry import register
-
-_POWER_ITERATIONS = 3
-
-
-def _within_scatter(X: np.ndarray, codes: np.ndarray, means: np.ndarray) -> np.ndarray:
-    """``Sw = sum_c prior_c Cov_c = (1/N) sum_i (x_i - m_{y_i})(x_i - m_{y_i})^T``.
-
-    One centred product over row chunks instead of a loop of per-class
-    covariances (and never an E[xx^T] - mm^T difference, which cancels). The
-    chunks are centred into one reused buffer and accumulated by BLAS
-    ``dsyrk`` into one triangle in place: 1.5-1.8 s instead of 2.5 s at
-    20000 x 2048 (one thread; a plain Gram of X takes 1.3 s), no D x D
-    temporary per chunk.
-    """
-    N, D = X.shape
-    S = np.zeros((D, D), order="F")
-    blocks = row_blocks(N, D, block_bytes=1 << 26)
-    buf = np.empty((blocks[0].stop - blocks[0].start, D))
-    for rows in blocks:
-        R = buf[: rows.stop - rows.start]
-        np.take(means, codes[rows], axis=0, out=R, mode="clip")  # clip: no buffered copy
-        np.subtract(X[rows], R, out=R)
-        # R.T is Fortran-ordered: dsyrk reads it without a copy (S += R^T R, upper).
-        S = blas.dsyrk(1.0, R.T, beta=1.0, c=S, trans=0, lower=0, overwrite_c=1)
-    upper = np.triu(S, 1)
-    S = np.triu(S)
-    S += upper.T
-    S /= N
-    return S
-
-
-def _largest_eigenvalue(A: np.ndarray) -> float:
-    """The reference's estimate of lambda_max(A): 3 power-iteration rounds from the row sums.
-
-    Kept instead of an exact eigenvalue so the shrinkage (and so the score)
-    equals the published implementation's.
-    """
-    x = A.sum(axis=1)
-    y = x
-    for _ in range(_POWER_ITERATIONS):
-        t = A @ x
-        y = t / np.linalg.norm(t)
-        t = A @ y
-        x = t / np.linalg.norm(t)
-    return float(x @ A @ y)
-
-
-def _within_residuals(X: np.ndarray, codes: np.ndarray, means: np.ndarray) -> np.ndarray:
-    """``R = X - M[y]`` (N x D): ``Sw = R^T R / N``, for the dual (N < D) solve."""
-    return X - means[codes]
-
-
-def _largest_eigenvalue_dual(R: np.ndarray) -> float:
-    """:func:`_largest_eigenvalue` of ``Sw = R^T R / N`` without forming Sw (N < D).
-
-    The same three power-iteration rounds from the row sums ``Sw 1``, with every
-    product ``Sw v`` computed as ``R^T (R v) / N``.
-    """
-    N = R.shape[0]
-
-    def matvec(v: np.ndarray) -> np.ndarray:
-        return R.T @ (R @ v) / N
-
-    x = matvec(np.ones(R.shape[1]))
-    y = x
-    for _ in range(_POWER_ITERATIONS):
-        t = matvec(x)
-        y = t / np.linalg.norm(t)
-        t = matvec(y)
-        x = t / np.linalg.norm(t)
-    return float(x @ matvec(y))
-
-
-def _coef_dual(R: np.ndarray, means: np.ndarray, lam: float, trace: float) -> np.ndarray:
-    """``M Sw'^{-1}`` (C x D) with ``Sw' = (1 - lam) R^T R / N + lam tr(Sw)/D I`` (N < D).
-
-    Woodbury: ``(b I + a R^T R)^{-1} = (I - R^T (b/a I_N + R R^T)^{-1} R) / b`` with
-    ``a = (1 - lam)/N`` and ``b = lam tr(Sw)/D``: one N x N solve, no D x D matrix.
-    """
-    N, D = R.shape
-    a = (1.0 - lam) / N
-    b = lam * trace / D
-    if a == 0.0:
-        return means / b
-    K = R @ R.T
-    K.flat[:: N + 1] += b / a
-    RM = R @ means.T  # N x C
-    try:
-        solved = linalg.cho_solve(linalg.cho_factor(K), RM)
-    except linalg.LinAlgError:
-        solved = linalg.pinvh(K) @ RM
-    return (means.T - R.T @ solved).T / b
-
-
-def _posterior_dual(X: np.ndarray, enc: LabelEncoding, lam: float | None,
-                    means: np.ndarray, var_scale: float = 1.0
-                    ) -> tuple[np.ndarray, float, np.ndarray]:
-    """:func:`_posterior` for N < D through N x N matrices (same value, no D x D array)."""
-    N, D = X.shape
-    R = _within_residuals(X, enc.codes, means)
-    trace = float(np.einsum("nd,nd->", R, R)) / N
-    if not trace > 0:
-        raise ValueError(
-            "SFDA needs within-class variation, but every class's features are constant; "
-            "check that the features are not all identical within classes."
-        )
-    if lam is None:
-        lam = max(float(np.exp(-5.0 * var_scale * _largest_eigenvalue_dual(R))), 1e-10)
-    coef = _coef_dual(R, means, lam, trace)
-    del R
-    intercept = -0.5 * np.einsum("cd,cd->c", means, coef) + np.log(enc.counts / N)
-    logits = X @ coef.T
-    logits += intercept
-    return softmax(logits, axis=1), lam, logits
-
-
-def _posterior(X: np.ndarray, enc: LabelEncoding, lam: float | None,
-               means: np.ndarray | None = None, var_scale: float = 1.0,
-               return_logits: bool = False) -> tuple[np.ndarray, float]:
-    """Fit the regularised FDA classifier on (X, y); return p(y|x) (N x C) and lambda.
-
-    The reference solves ``Sb v = e Sw' v`` and classifies with
-    ``coef = M V V^T``. With all D generalised eigenvectors normalised so that
-    ``V^T Sw' V = I``, ``V V^T = Sw'^{-1}`` exactly: the classifier is
-    ``M Sw'^{-1}`` and Sb never matters. One Cholesky solve replaces the
-    generalised eigenproblem (and the reference's second one).
-
-    This is scikit-learn's ``LinearDiscriminantAnalysis(solver="lsqr",
-    shrinkage=lam)`` (same posteriors to 1e-9, ``tests/metrics/
-    test_perf_numerics.py``; shrinking the pooled covariance equals pooling
-    the shrunk class covariances), kept hand-written for speed, measured:
-    0.59 s against sklearn's 2.58 s CPU at 10000 x 1024 x 100, one thread
-    (one pooled scatter and a Cholesky solve instead of per-class covariances
-    and a least-squares solve). ETran's classification term shares it.
-    """
-    N, D = X.shape
-    priors = enc.counts / N
-    if means is None:
-        means = class_means(X, enc)
-    if N < D:
-        prob, lam, logits = _posterior_dual(X, enc, lam, means, var_scale)
-        return (prob, lam, logits) if return_logits else (prob, lam)  # type: ignore[return-value]
-    Sw = _within_scatter(X, enc.codes, means)
-    if not np.trace(Sw) > 0:
-        raise ValueError(
-            "SFDA needs within-class variation, but every class's features are constant; "
-            "check that the features are not all identical within classes."
-        )
-    if lam is None:
-        # var_scale: the features were divided by c (exact rescaling); Sw of the
-        # original features is c^2 Sw, and lambda must be that of the original.
-        lam = max(float(np.exp(-5.0 * var_scale * _largest_eigenvalue(Sw))), 1e-10)
-    Sw_shrunk = shrunk_covariance(Sw, shrinkage=lam)  # (1-lam) Sw + lam tr(Sw)/D I
-    try:
-        coef = linalg.cho_solve(linalg.cho_factor(Sw_shrunk), means.T).T      # C x D
-    except linalg.LinAlgError:
-        coef = (linalg.pinvh(Sw_shrunk) @ means.T).T
-    intercept = -0.5 * np.einsum("cd,cd->c", means, coef) + np.log(priors)
-    logits = X @ coef.T
-    logits += intercept
-    if return_logits:
-        return softmax(logits, axis=1), lam, logits  # type: ignore[return-value]
-    return softmax(logits, axis=1), lam
 
 
 def peak_bytes(N: int, D: int, C: int) -> float:
@@ -209,7 +44,7 @@ def _log_error(logits: np.ndarray, codes: np.ndarray) -> np.ndarray:
 
 
 @register("sfda", reference="Shao et al., ECCV 2022 (SFDA: Not All Models Are Equal)",
-          cost="O(N D^2 + D^3 + N D C)", supports_device=True)
+          cost="O(N D^2 + D^3 + N D C)", supports_device=True, supports_dtype=True)
 def sfda(X: Any, y: Any, *, device: str | None = None, stable: bool = False) -> float:
     """SFDA: regularised Fisher discriminant analysis with self-challenging.
 
@@ -235,6 +70,12 @@ def sfda(X: Any, y: Any, *, device: str | None = None, stable: bool = False) -> 
     stable : bool
         Return ``-log(1 - SFDA)``, computed from the logits without rounding
         ``1 - p`` (see :func:`sfda_log`); default False: the published value.
+    dtype : {"float64", "float32"}, optional
+        Compute dtype of the large Gram/scatter products (default float64). float32 is
+        opt-in: those products run in float32, everything after them in float64;
+        measured on real features: at most 2.9e-4 (``stable=True``: 1.1e-3); a scatter
+        that float32 leaves indefinite is refitted in float64. See "float32" in
+        ``docs/performance.md``.
 
     Returns
     -------
@@ -269,7 +110,7 @@ def sfda(X: Any, y: Any, *, device: str | None = None, stable: bool = False) -> 
     N = F.shape[0]
     samples = np.arange(N)
     means = class_means(F, enc)  # shared by the first fit and the self-challenge
-    prob, lam = _posterior(F, enc, None, means, var_scale=c * c)
+    prob, lam, _ = shrunk_lda(F, enc, None, means, var_scale=c * c)
     softened = softmax(prob, axis=1)
     p_true = softened[samples, enc.codes][:, None]
     C = enc.n_classes
@@ -288,14 +129,14 @@ def sfda(X: Any, y: Any, *, device: str | None = None, stable: bool = False) -> 
         np.multiply(p_true[block], F[block], out=mixed[block])
         mixed[block] += pulled
     del F, F0
-    prob2, _, logits = _posterior(mixed, enc, lam, return_logits=True)
+    prob2, _, logits = shrunk_lda(mixed, enc, lam)
     if stable:
         return float(np.log(N) - logsumexp(_log_error(logits, enc.codes)))
     return float(prob2[samples, enc.codes].mean())
 
 
 @register("sfda_log", reference="Shao et al., ECCV 2022 (SFDA); pedrank's log form of it",
-          cost="O(N D^2 + D^3 + N D C)")
+          cost="O(N D^2 + D^3 + N D C)", supports_dtype=True)
 def sfda_log(X: Any, y: Any) -> float:
     """``-log(1 - SFDA)``: SFDA's mean error on a log scale, computed without rounding.
 

@@ -8,6 +8,7 @@ import numpy as np
 
 from pedrank.core._budget import check_memory
 from pedrank.core._validation import check_features_labels
+from pedrank.core.metrics import _precision
 from pedrank.core.metrics._numerics import rescaled
 from pedrank.core.metrics._registry import register
 
@@ -31,7 +32,7 @@ def _half_logdet_identity_plus(Z: np.ndarray, log_a: float) -> float:
     """
     n, D = Z.shape
     Zs, c = rescaled(Z)
-    G = Zs @ Zs.T if n < D else Zs.T @ Zs
+    G = _precision.gram(Zs, rows=n < D)
     lam = np.linalg.eigvalsh(G)
     if not lam.size or not lam[-1] > 0:
         return 0.0
@@ -80,6 +81,7 @@ def peak_bytes(N: int, D: int) -> float:
     reference="Huang et al., ICML 2022 (TransRate: Frustratingly Easy Transferability "
               "Estimation); the authors' released code",
     cost="O(N·D·min(N,D) + min(N,D)³ + C·min(N/C,D)³)",
+    supports_dtype=True,
 )
 def transrate(X: Any, y: Any, *, eps: float = 1e-4, variant: str = "official") -> float:
     """TransRate: coding rate of all features minus the class-conditional coding rate.
@@ -113,6 +115,12 @@ def transrate(X: Any, y: Any, *, eps: float = 1e-4, variant: str = "official") -
         Distortion of the coding rate (default 1e-4, as in the authors' code).
     variant : {"official", "paper"}
         Which published form (see above).
+    dtype : {"float64", "float32"}, optional
+        Compute dtype of the large Gram/scatter products (default float64). float32 is
+        opt-in: those products run in float32, everything after them in float64;
+        measured on real features: at most 3.4e-4 (median 9e-8); ``variant="paper"``
+        refuses float32 (measured 5% on synthetic features). See "float32" in
+        ``docs/performance.md``.
 
     Returns
     -------
@@ -126,6 +134,11 @@ def transrate(X: Any, y: Any, *, eps: float = 1e-4, variant: str = "official") -
     """
     if variant not in _VARIANTS:
         raise ValueError(f"variant must be 'official' or 'paper'; got {variant!r}")
+    if variant == "paper" and _precision.low_precision():
+        # Measured: its scale D / (n eps^2) turns float32 rounding of the small
+        # eigenvalues into 5% score changes (docs/performance.md).
+        raise ValueError("transrate(variant='paper') has no float32 path: its scale "
+                         "D/(n eps^2) amplifies float32 rounding; use dtype='float64'.")
     if not (isinstance(eps, int | float | np.floating) and np.isfinite(eps) and eps > 0):
         raise ValueError(f"eps must be a positive number; got {eps!r}")
     Xf, enc = check_features_labels(X, y)
