@@ -125,6 +125,24 @@ def _prepare_features(F: np.ndarray) -> np.ndarray:
     return F
 
 
+def _resolve_task(y_arr: np.ndarray, task: str | None, regression: bool | None) -> str:
+    """``task`` as given, else from the old ``regression`` flag, else guessed from ``y``.
+
+    A 2-D float target with several columns is read as regression; anything else
+    as class labels (continuous 1-D floats are refused later, with advice).
+    """
+    if task is None:
+        if regression is not None:
+            task = "regression" if regression else "classification"
+        elif y_arr.ndim == 2 and y_arr.shape[1] > 1 and y_arr.dtype.kind == "f":
+            task = "regression"
+        else:
+            task = "classification"
+    if task not in ("classification", "regression"):
+        raise ValueError(f"task must be 'classification' or 'regression'; got {task!r}")
+    return task
+
+
 @register("logme", reference="You et al., ICML 2021 (LogME); fixed-point solver, JMLR 2022",
           cost="O(N D min(N, D) + min(N, D)^3 + C min(N, D))", supports_device=True,
           supports_regression=True, supports_dtype=True)
@@ -192,16 +210,7 @@ def logme(X: Any, y: Any, *, task: str | None = None, regression: bool | None = 
     Exploiting Model Hubs." JMLR 2022.
     """
     y_arr = np.asarray(y)
-    if task is None:
-        if regression is not None:
-            task = "regression" if regression else "classification"
-        elif y_arr.ndim == 2 and y_arr.shape[1] > 1 and y_arr.dtype.kind == "f":
-            task = "regression"
-        else:
-            task = "classification"
-    if task not in ("classification", "regression"):
-        raise ValueError(f"task must be 'classification' or 'regression'; got {task!r}")
-    if task == "regression":
+    if _resolve_task(y_arr, task, regression) == "regression":
         if device is not None:
             raise ValueError("logme(task='regression') has no PyTorch back end; use device=None.")
         F = as_float_matrix(X, copy=False)
