@@ -244,3 +244,73 @@ def test_uncertainty_argument_checks():
         ev.weighted_tau_interval([1, 2], reps)
     with pytest.raises(ValueError, match="no entry"):
         ev.weighted_tau_interval({"a": 1.0, "b": 2.0}, {"a": [1.0]})
+
+
+def test_module_examples_run_as_doctests():
+    """The numpy-docstring Examples of pedrank.evaluation are executed (and must pass)."""
+    import doctest
+
+    import pedrank.core.evaluation as mod
+
+    res = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert res.attempted > 10 and res.failed == 0
+
+
+def test_stratified_resamples_keep_classes_and_extend():
+    rng = np.random.default_rng(8)
+    y = rng.integers(0, 5, size=60)
+    idx = ev.stratified_resamples(y, 30, seed=3)
+    assert idx.shape == (30, 60) and idx.dtype == np.int64
+    assert (y[idx] == y).all()  # class of every position kept, so class sizes kept
+    # with replacement: some positions repeat, and all stay in range
+    assert any(np.unique(r).size < y.size for r in idx) and idx.min() >= 0 and idx.max() < 60
+    # resample j depends on (seed, j) only: a longer run extends a shorter one
+    np.testing.assert_array_equal(ev.stratified_resamples(y, 5, seed=3, start=10), idx[10:15])
+    assert not (ev.stratified_resamples(y, 1, seed=4) == idx[:1]).all()
+    # string labels work the same
+    ys = np.array(["a", "b"] * 10)
+    assert (ys[ev.stratified_resamples(ys, 3)] == ys).all()
+    for bad in ({"n_resamples": -1}, {"n_resamples": 1.5}, {"n_resamples": 2, "start": -1}):
+        with pytest.raises(ValueError, match="non-negative"):
+            ev.stratified_resamples(y, **{"n_resamples": 1, **bad})
+    with pytest.raises(ValueError, match="empty"):
+        ev.stratified_resamples([], 2)
+
+
+def test_stratified_resamples_mean_is_unbiased_per_class():
+    """Each class's resampled positions are uniform over that class (bootstrap)."""
+    y = np.repeat([0, 1], [4, 6])
+    idx = ev.stratified_resamples(y, 4000, seed=0)
+    counts = np.bincount(idx.ravel(), minlength=10) / (4000 * 1.0)
+    np.testing.assert_allclose(counts, 1.0, atol=0.05)  # every position about once per row
+
+
+def test_tau_interval_resample_choices():
+    rng = np.random.default_rng(9)
+    reps = _replicates(rng, 6, 5, 4.0)
+    scores = reps.mean(axis=1)
+    draws = scores[:, None] + rng.normal(scale=4.0, size=(6, 20))
+    both = ev.weighted_tau_interval(scores, reps, draws, n_boot=300, seed=2)
+    only_gt = ev.weighted_tau_interval(scores, reps, draws, n_boot=300, seed=2,
+                                       resample="replicates")
+    only_s = ev.weighted_tau_interval(scores, reps, draws, n_boot=300, seed=2,
+                                      resample="samples")
+    # "replicates" with draws = the old call without draws (the same random stream first)
+    np.testing.assert_allclose(only_gt.draws, ev.weighted_tau_interval(scores, reps, n_boot=300,
+                                                                       seed=2).draws)
+    # "samples": the ground truth is fixed at the mean, so a draw equal to the scores gives 1
+    exact = ev.weighted_tau_interval(scores, reps, np.repeat(scores[:, None], 3, axis=1),
+                                     n_boot=50, resample="samples")
+    np.testing.assert_allclose(exact.draws, 1.0)
+    assert both.statistic == only_gt.statistic == only_s.statistic == pytest.approx(1.0)
+    # both noise sources together spread at least as much as either (on these data)
+    assert both.high - both.low >= max(only_s.high - only_s.low, only_gt.high - only_gt.low) - 0.05
+    # paired: the same seed and shapes pick the same replicate and score draws for two
+    # metrics (a monotone map of a metric gives the very same taus, draw by draw)
+    other = ev.weighted_tau_interval(np.exp(scores / 10), reps, np.exp(draws / 10), n_boot=300,
+                                     seed=2)
+    np.testing.assert_allclose(other.draws, both.draws, atol=1e-12)
+    with pytest.raises(ValueError, match="needs score_draws"):
+        ev.weighted_tau_interval(scores, reps, n_boot=10, resample="both")
+    with pytest.raises(ValueError, match="resample must be"):
+        ev.weighted_tau_interval(scores, reps, draws, n_boot=10, resample="targets")

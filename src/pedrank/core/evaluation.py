@@ -14,7 +14,8 @@ statistic.
 
 Uncertainty (issue 10, item 4): :func:`weighted_tau_interval` bootstraps the
 weighted tau of one target over ground-truth replicates (the accuracy of each model
-per split seed) and, optionally, over target samples (score bootstrap draws);
+per split seed), over target samples (scores recomputed on the class-stratified
+resamples of :func:`stratified_resamples`), or over both at once;
 :func:`mean_over_targets` averages per-target results with a paired interval;
 :func:`ped_gain` is the paired gain of PED (with minus without) with its interval
 and a sign test (:func:`scipy.stats.binomtest`); :func:`noise_ceiling` is the tau of
@@ -350,7 +351,7 @@ def _resampled_means(values: np.ndarray, counts: np.ndarray, n_boot: int,
 
 def weighted_tau_interval(scores: Any, replicates: Any, score_draws: Any = None, *,
                           n_boot: int = 1000, confidence: float = 0.95,
-                          seed: int | None = 0) -> IntervalResult:
+                          seed: int | None = 0, resample: str | None = None) -> IntervalResult:
     """Weighted tau of one target with a bootstrap interval.
 
     The statistic is the weighted tau between ``scores`` and each model's mean
@@ -375,7 +376,14 @@ def weighted_tau_interval(scores: Any, replicates: Any, score_draws: Any = None,
         Coverage of the percentile interval.
     seed : int or None
         Seed of the resampling. The same seed, models and shapes give the same
-        resamples, so two calls (say without and with PED) are paired draw by draw.
+        resamples, so two calls (say without and with PED) are paired draw by draw
+        (for every ``resample`` choice: both random streams are always drawn).
+    resample : {"both", "replicates", "samples"} or None
+        What each bootstrap draw resamples: the ground-truth replicates and the
+        score draws (``"both"``, the default when ``score_draws`` is given), the
+        replicates only (scores fixed; the default without ``score_draws``), or the
+        score draws only (ground truth fixed at the mean; ``"samples"``). Comparing
+        the three shows which source of noise dominates.
 
     Returns
     -------
@@ -390,6 +398,16 @@ def weighted_tau_interval(scores: Any, replicates: Any, score_draws: Any = None,
     1.0
     >>> bool(res.low < res.high <= 1.0)
     True
+
+    Scores recomputed on 3 resamples of the target samples (one column per
+    resample), resampled together with the replicates:
+
+    >>> draws = {"a": [3.0, 2.9, 3.1], "b": [2.0, 3.0, 2.1], "c": [1.0, 1.2, 0.9]}
+    >>> both = weighted_tau_interval({"a": 3.0, "b": 2.0, "c": 1.0}, reps, draws, n_boot=200)
+    >>> only = weighted_tau_interval({"a": 3.0, "b": 2.0, "c": 1.0}, reps, draws, n_boot=200,
+    ...                              resample="samples")
+    >>> bool(both.low <= only.high), both.statistic
+    (True, 1.0)
     """
     _check_confidence(confidence, n_boot)
     names = list(scores) if isinstance(scores, Mapping) else None
@@ -401,9 +419,13 @@ def weighted_tau_interval(scores: Any, replicates: Any, score_draws: Any = None,
                          f"replicates ({acc.shape[0]})")
     if not np.isfinite(s).all():
         raise ValueError("scores must be finite")
+    resample = _check_resample(resample, score_draws is not None)
     rng = np.random.default_rng(seed)
-    point = float(stats.weightedtau(s, np.nansum(acc, axis=1) / counts).statistic)
+    mean_acc = np.nansum(acc, axis=1) / counts
+    point = float(stats.weightedtau(s, mean_acc).statistic)
     acc_b = _resampled_means(acc, counts, int(n_boot), rng)
+    if resample == "samples":
+        acc_b = np.broadcast_to(mean_acc, acc_b.shape)
     if score_draws is None:
         s_b = np.broadcast_to(s, acc_b.shape)
     else:
@@ -411,10 +433,81 @@ def weighted_tau_interval(scores: Any, replicates: Any, score_draws: Any = None,
         if sd.shape[0] != s.size or (sd_counts != sd.shape[1]).any():
             raise ValueError("score_draws needs the same number of draws for every model")
         s_b = sd[:, rng.integers(0, sd.shape[1], size=int(n_boot))].T
+        if resample == "replicates":
+            s_b = np.broadcast_to(s, acc_b.shape)
     draws = np.array([stats.weightedtau(sb, ab).statistic for sb, ab in zip(s_b, acc_b,
                                                                              strict=True)])
     low, high = _percentiles(draws, confidence)
     return IntervalResult(point, low, high, float(confidence), draws)
+
+
+def _check_resample(resample: str | None, have_draws: bool) -> str:
+    """The resampling choice of :func:`weighted_tau_interval`, defaulted and checked."""
+    if resample is None:
+        return "both" if have_draws else "replicates"
+    if resample not in ("both", "replicates", "samples"):
+        raise ValueError(f"resample must be 'both', 'replicates' or 'samples'; got {resample!r}")
+    if resample != "replicates" and not have_draws:
+        raise ValueError(f"resample={resample!r} needs score_draws (scores recomputed on "
+                         "resampled target samples); pass them or use resample='replicates'")
+    return resample
+
+
+def stratified_resamples(labels: Any, n_resamples: int, *, seed: int = 0,
+                         start: int = 0) -> np.ndarray:
+    """Class-stratified bootstrap resamples of a target's samples, as positions.
+
+    Resample ``j`` draws, for every class, as many positions of that class as it
+    has, uniformly with replacement, and puts them where that class's positions
+    were: ``labels[idx[j]]`` equals ``labels``, so every resample keeps the class
+    sizes (the metrics need every class present). Scoring ``X[idx[j]],
+    labels[idx[j]]`` for each ``j`` gives the score draws of
+    :func:`weighted_tau_interval` (Efron & Tibshirani, 1993, ch. 6: the stratified
+    bootstrap).
+
+    Parameters
+    ----------
+    labels : array-like of shape (n_samples,)
+        Class label per sample.
+    n_resamples : int
+        How many resamples.
+    seed : int
+        Seed. Resample ``j`` depends on ``seed`` and ``j`` only (one
+        :class:`numpy.random.SeedSequence` child per resample), so a longer run
+        extends a shorter one and a resumed run redraws the same resamples.
+    start : int
+        Index of the first resample returned (resample ``start + i`` in row ``i``).
+
+    Returns
+    -------
+    ndarray of int64, shape (n_resamples, n_samples)
+
+    Examples
+    --------
+    >>> y = [0, 0, 0, 1, 1]
+    >>> idx = stratified_resamples(y, 4, seed=1)
+    >>> idx.shape
+    (4, 5)
+    >>> bool((np.asarray(y)[idx] == y).all())
+    True
+    >>> bool((stratified_resamples(y, 2, seed=1, start=2) == idx[2:]).all())
+    True
+    """
+    y = np.asarray(labels).reshape(-1)
+    if isinstance(n_resamples, bool) or int(n_resamples) != n_resamples or n_resamples < 0:
+        raise ValueError(f"n_resamples must be a non-negative integer; got {n_resamples}")
+    if isinstance(start, bool) or int(start) != start or start < 0:
+        raise ValueError(f"start must be a non-negative integer; got {start}")
+    if y.size == 0:
+        raise ValueError("labels is empty: there is nothing to resample")
+    groups = [np.flatnonzero(y == c) for c in np.unique(y)]
+    children = np.random.SeedSequence(int(seed)).spawn(int(start) + int(n_resamples))
+    out = np.empty((int(n_resamples), y.size), dtype=np.int64)
+    for row, child in enumerate(children[int(start):]):
+        rng = np.random.default_rng(child)
+        for pos in groups:  # one draw per class (a handful to a hundred classes)
+            out[row, pos] = pos[rng.integers(0, pos.size, size=pos.size)]
+    return out
 
 
 def _as_results(results: Any, name: str) -> list[IntervalResult]:
@@ -581,6 +674,7 @@ __all__ = [
     "recall_at_k",
     "rel_at_k",
     "spearman",
+    "stratified_resamples",
     "weighted_tau",
     "weighted_tau_interval",
 ]
