@@ -173,18 +173,30 @@ def _append(path: Path, rec: dict) -> None:
 
 def score_points(sc: Scorer, pairs: dict[str, list[str]], metrics: list[str], path: Path) -> None:
     """Full-sample scores missing from ``path`` (``scores.jsonl``)."""
-    have = {(r["target"], r["model"], r["metric"], r["ped"]) for r in load_jsonl(path)}
+    have = {(r["target"], r["model"], r["metric"], r["ped"]): r for r in load_jsonl(path)}
+    ids = {t: sc.sample(t).identity for t in pairs}
     for target, models in pairs.items():
+        twins = [t for t in ids if ids[t] == ids[target] and t != target]
         for model in models:
             todo = [(m, p) for m in metrics for p in (False, True)
                     if (target, model, m, p) not in have]
+            for metric, ped in list(todo):  # a twin's score is this target's score
+                twin = next((have[k] for t in twins if (k := (t, model, metric, ped)) in have),
+                            None)
+                if twin is not None:
+                    rec = {**twin, "target": target}
+                    _append(path, rec)
+                    have[(target, model, metric, ped)] = rec
+                    todo.remove((metric, ped))
             if not todo:
                 continue
             X, y, src = sc.data(target, model)
             for metric, ped in todo:
                 val, cpu = one_score(X, y, metric, ped, src)
-                _append(path, {"target": target, "model": model, "metric": metric, "ped": ped,
-                               "score": val, "seconds": cpu})
+                rec = {"target": target, "model": model, "metric": metric, "ped": ped,
+                       "score": val, "seconds": cpu}
+                _append(path, rec)
+                have[(target, model, metric, ped)] = rec
             print(f"scored {target} / {model}: {len(todo)} scores", flush=True)
 
 
