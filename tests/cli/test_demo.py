@@ -72,7 +72,8 @@ def toy_zoo(monkeypatch):
 def test_demo_json_with_toy_zoo_and_cache(toy_zoo, tmp_path, capsys):
     args = [
         "demo", "--models", "toy-good", "toy-noisy", "toy-bad", "toy-missing",
-        "--dataset", "digits", "--max-samples", "150", "--metrics", "logme", "sfda", "--cache-dir", str(tmp_path),
+        "--dataset", "digits", "--max-samples", "150", "--metrics", "logme", "sfda",
+        "--cache-dir", str(tmp_path),
         "--format", "json", "--image-size", "8",
     ]  # fmt: skip
     assert main(args) == 0

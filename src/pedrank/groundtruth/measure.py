@@ -345,8 +345,15 @@ def search_grid(
     """Grid search over (lr, wd) extended until the best point is inside the grid.
 
     ``evaluate(lr, wd)`` returns validation accuracy; already evaluated points
-    are reused. Extension stops after ``max_extend`` rounds (reported as
-    ``"at_edge": True``). Ties go to the first evaluated point in grid order.
+    are reused. An axis whose best value is its smallest or largest is extended
+    by one decade past it, and the search repeats; it stops when the best point
+    is interior on both axes, or after ``max_extend`` rounds (then reported as
+    ``"at_edge": True``). Ties (validation accuracies are multiples of 1/n, so
+    ties are common) go to the tied point with the fewest edge coordinates, then
+    to the first in grid order: an axis along which accuracy is flat (weight
+    decay often is) then settles on an interior value instead of being extended
+    for ever. A grid where every point ties (all at chance, say) is no evidence
+    for an interior optimum: its learning-rate axis is widened both ways.
     """
     scores: dict[tuple[float, float], float] = {}
     lrs, wds = tuple(sorted(lrs)), tuple(sorted(wds))
@@ -355,8 +362,12 @@ def search_grid(
             for wd in wds:
                 if (lr, wd) not in scores:
                     scores[(lr, wd)] = float(evaluate(lr, wd))
-        (best_lr, best_wd) = max(((lr, wd) for lr in lrs for wd in wds), key=lambda p: scores[p])
+        best_lr, best_wd = _best_point(scores, lrs, wds)
         new_lrs, new_wds = _extend(lrs, best_lr), _extend(wds, best_wd)
+        if len({scores[(lr, wd)] for lr in lrs for wd in wds}) == 1:
+            # A flat grid (every point ties, e.g. all at chance) says nothing about where
+            # the optimum is: widen the learning rate, the axis that matters, both ways.
+            new_lrs = (lrs[0] / 10.0, *lrs, lrs[-1] * 10.0)
         if new_lrs is None and new_wds is None:
             return {
                 "lr": best_lr,
@@ -373,6 +384,18 @@ def search_grid(
         "at_edge": True,
         "grid": _grid_dict(scores),
     }
+
+
+def _best_point(scores: dict[tuple[float, float], float], lrs: tuple[float, ...],
+                wds: tuple[float, ...]) -> tuple[float, float]:
+    """The best (lr, wd) of the current grid; among ties the most interior, then grid order."""
+    points = [(lr, wd) for lr in lrs for wd in wds]
+    top = max(scores[p] for p in points)
+
+    def edges(p: tuple[float, float]) -> int:
+        return int(p[0] in (lrs[0], lrs[-1])) + int(p[1] in (wds[0], wds[-1]))
+
+    return min((p for p in points if scores[p] == top), key=edges)  # min keeps grid order
 
 
 def _grid_dict(scores: dict[tuple[float, float], float]) -> dict[str, float]:
