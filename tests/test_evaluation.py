@@ -314,3 +314,34 @@ def test_tau_interval_resample_choices():
         ev.weighted_tau_interval(scores, reps, n_boot=10, resample="both")
     with pytest.raises(ValueError, match="resample must be"):
         ev.weighted_tau_interval(scores, reps, draws, n_boot=10, resample="targets")
+
+
+def test_resampled_scores_pair_draws_across_models():
+    """Draw j of every model is computed on the same resample (same seed): the score draws
+    weighted_tau_interval needs; a resample where the metric raises is NaN."""
+    rng = np.random.default_rng(10)
+    y = np.repeat([0, 1, 2], 15)
+    X = rng.normal(size=(45, 3)) + y[:, None]
+    seen = []
+
+    def probe(Xb, yb):
+        seen.append(Xb.copy())
+        return float(Xb.sum())
+
+    a = ev.resampled_scores(probe, X, y, 6, seed=4)
+    b = ev.resampled_scores(lambda Xb, yb: float(2 * Xb.sum()), 2 * X, y, 6, seed=4)
+    np.testing.assert_allclose(b, 4 * a)  # same rows: the sums scale together
+    idx = ev.stratified_resamples(y, 6, seed=4)
+    np.testing.assert_allclose(seen[2], X[idx[2]])
+
+    def fails_on_first(Xb, yb, calls=[]):  # noqa: B006 - a call counter
+        calls.append(1)
+        if len(calls) == 1:
+            raise ValueError("undefined on this resample")
+        return 1.0
+
+    got = ev.resampled_scores(fails_on_first, X, y, 3)
+    assert np.isnan(got[0]) and (got[1:] == 1.0).all()
+    assert np.isnan(ev.resampled_scores(lambda Xb, yb: float("inf"), X, y, 2)).all()
+    with pytest.raises(ValueError, match="rows"):
+        ev.resampled_scores(probe, X[:-1], y, 2)

@@ -15,7 +15,8 @@ statistic.
 Uncertainty (issue 10, item 4): :func:`weighted_tau_interval` bootstraps the
 weighted tau of one target over ground-truth replicates (the accuracy of each model
 per split seed), over target samples (scores recomputed on the class-stratified
-resamples of :func:`stratified_resamples`), or over both at once;
+resamples of :func:`stratified_resamples`, e.g. by :func:`resampled_scores`), or
+over both at once;
 :func:`mean_over_targets` averages per-target results with a paired interval;
 :func:`ped_gain` is the paired gain of PED (with minus without) with its interval
 and a sign test (:func:`scipy.stats.binomtest`); :func:`noise_ceiling` is the tau of
@@ -30,7 +31,7 @@ Bootstrap", 1993 (percentile intervals).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -510,6 +511,54 @@ def stratified_resamples(labels: Any, n_resamples: int, *, seed: int = 0,
     return out
 
 
+def resampled_scores(score: Callable[[np.ndarray, np.ndarray], float], features: Any,
+                     labels: Any, n_resamples: int, *, seed: int = 0,
+                     start: int = 0) -> np.ndarray:
+    """A metric recomputed on class-stratified bootstrap resamples of the target samples.
+
+    ``score(features[idx], labels[idx])`` for each row ``idx`` of
+    :func:`stratified_resamples` ``(labels, n_resamples, seed=seed, start=start)``.
+    Called with the same ``seed`` for every model of a target, draw ``j`` of every
+    model comes from the same resample, as :func:`weighted_tau_interval` needs for
+    its ``score_draws``. A failing resample (the metric raises ``ValueError`` or
+    returns a non-finite value) is ``nan``; leave such draws out for every model.
+
+    Parameters
+    ----------
+    score : callable ``(X, y) -> float``
+        The metric, e.g. ``lambda X, y: pedrank.score(X, y, metric="logme")``.
+    features : array-like of shape (n_samples, n_features)
+    labels : array-like of shape (n_samples,)
+    n_resamples, seed, start
+        As :func:`stratified_resamples`.
+
+    Returns
+    -------
+    ndarray of float64, shape (n_resamples,)
+
+    Examples
+    --------
+    >>> X = np.arange(12.0).reshape(6, 2)
+    >>> y = np.array([0, 0, 0, 1, 1, 1])
+    >>> draws = resampled_scores(lambda X, y: float(X[y == 1].mean() - X[y == 0].mean()),
+    ...                          X, y, 5, seed=2)
+    >>> draws.shape, bool(np.isfinite(draws).all())
+    ((5,), True)
+    """
+    X = np.asarray(features)
+    y = np.asarray(labels).reshape(-1)
+    if X.shape[0] != y.size:
+        raise ValueError(f"features has {X.shape[0]} rows but labels has {y.size} entries")
+    out = np.full(int(n_resamples), np.nan)
+    for j, idx in enumerate(stratified_resamples(y, n_resamples, seed=seed, start=start)):
+        try:
+            out[j] = float(score(X[idx], y[idx]))
+        except ValueError:  # e.g. a resample on which the metric is undefined
+            continue
+    out[~np.isfinite(out)] = np.nan
+    return out
+
+
 def _as_results(results: Any, name: str) -> list[IntervalResult]:
     items = list(results.values()) if isinstance(results, Mapping) else list(results)
     if not items or not all(isinstance(r, IntervalResult) for r in items):
@@ -673,6 +722,7 @@ __all__ = [
     "ped_gain",
     "recall_at_k",
     "rel_at_k",
+    "resampled_scores",
     "spearman",
     "stratified_resamples",
     "weighted_tau",
