@@ -308,7 +308,7 @@ def remaining(cells: dict) -> list[str]:
         lines += ["", f"{protocol} (target: models still missing):", ""]
         lines += [f"* {t}: {', '.join(ms)}" for t, ms in pairs.items()] or ["* none"]
     n_ft = sum(len(ms) for (p, _), ms in missing_pairs.items() if p == "finetune")
-    lo, hi = 16 * 142 / 3600, 22 * 473 / 3600
+    lo, hi = 13 * 142 / 3600, 19 * 473 / 3600
     lines += ["", FINETUNE_COST.format(pairs=n_ft, cells=3 * n_ft, lo_pair=lo, hi_pair=hi,
                                        lo=n_ft * lo, hi=n_ft * hi)]
     return lines + [""]
@@ -317,13 +317,13 @@ def remaining(cells: dict) -> list[str]:
 #: the finetune estimate (per-point cost measured in the previous session on this machine)
 FINETUNE_COST = (
     "Finetune cost estimate: {pairs} (model, target) pairs remain ({cells} cells). Each runs "
-    "the 3 x 3 (lr, wd) grid on a validation part of seed 0's training split, extension rounds "
-    "of 3 points per edge axis (1-3 rounds: the issue found the old grid's learning rate at "
-    "its edge every time), then 3 seeds at the chosen point on the full training split (each "
-    "about 4/3 of a grid point): 16-22 grid-point equivalents. One grid point took 142-473 s "
-    "on this shared 2-core CPU (64 px, 10 epochs, last 3 blocks trained), so "
-    "{lo_pair:.1f}-{hi_pair:.1f} h per pair and {lo:.0f}-{hi:.0f} h for all of them with one "
-    "worker."
+    "the 3 x 3 (lr, wd) grid on a validation part of seed 0's training split, 0-2 extension "
+    "rounds of 3 points (the one trial run, efficientnet-lite0 x emoji-category, chose lr "
+    "0.01, inside the grid, with weight decay flat: ties now settle inside), then 3 seeds at "
+    "the chosen point on the full training split (each about 4/3 of a grid point): 13-19 "
+    "grid-point equivalents. One grid point took 142-473 s in that trial on this shared "
+    "2-core CPU (64 px, 10 epochs, last 3 blocks trained), so {lo_pair:.1f}-{hi_pair:.1f} h "
+    "per pair and {lo:.0f}-{hi:.0f} h for all of them with one worker."
 )
 
 
