@@ -468,8 +468,16 @@ def _ft_eval(
 # --------------------------------------------------------------------------- driver
 
 
-def _features(model: str, target: TargetData, cfg: MeasureConfig) -> np.ndarray:
-    from pedrank.models.extract import default_cache_dir, extract_zoo
+def _features(
+    model: str, target: TargetData, cfg: MeasureConfig, cached_only: bool = False
+) -> np.ndarray:
+    """Features of ``model`` on the target's pool (extracted once, then from the cache).
+
+    ``cached_only``: never load the model; a pool whose features are not (all) in the
+    cache raises :class:`FeaturesNotCached` (a reader beside a running measurement
+    waits for its extraction instead of repeating it).
+    """
+    from pedrank.models.extract import DEFAULT_CHUNK, default_cache_dir, extract_with_loader
     from pedrank.models.zoo import get_entry
 
     entry = get_entry(model)
@@ -478,11 +486,30 @@ def _features(model: str, target: TargetData, cfg: MeasureConfig) -> np.ndarray:
     if target.kind == "vision" and resizable and not entry.extra.get("fixed_input_size"):
         step = int(entry.extra.get("patch_multiple", 1))  # ViTs: a whole number of patches
         size = -(-cfg.image_size // step) * step
-    data = _Pool(target.pool_inputs, target.pool_id)
-    fs = extract_zoo(
-        model, data, image_size=size, progress=False, cache_dir=cfg.cache_dir or default_cache_dir()
+    pre = entry.preprocessing if size is None else entry.preprocessing.with_size(size)
+
+    def not_cached() -> Any:
+        raise FeaturesNotCached(f"features of {model} on {target.name} are not cached yet")
+
+    # extract_zoo's call, spelled out so that the loader can be swapped (same cache key)
+    fs = extract_with_loader(
+        not_cached if cached_only else entry.load,
+        _Pool(target.pool_inputs, target.pool_id),
+        preprocess=pre,
+        model_key=entry.cache_id,
+        batch_size=64,
+        device=None,
+        cache_dir=cfg.cache_dir or default_cache_dir(),
+        output_name=None,
+        chunk_size=DEFAULT_CHUNK,
+        progress=False,
+        desc=model,
     )
     return np.asarray(fs.features, dtype=np.float64)[target.index]
+
+
+class FeaturesNotCached(LookupError):
+    """Raised by :func:`_features` with ``cached_only=True`` on a cache miss."""
 
 
 @dataclass(frozen=True)
