@@ -105,6 +105,28 @@ def test_run_measures_cells_and_resumes(tmp_path: Path, fake_pool: list[str]) ->
     assert len(store.load()) == 18
 
 
+def test_cached_only_features_never_load_the_model(tmp_path: Path, fake_pool: list[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reader beside a running measurement (the evidence scoring) must not repeat its
+    extraction: cached_only raises on a miss and reads the very cache entry an extracting
+    call wrote, without loading the model."""
+    cfg = MeasureConfig(cache_dir=str(tmp_path / "cache"))
+    target = measure.load_target("synthetic")
+    with pytest.raises(measure.FeaturesNotCached, match="not cached"):
+        measure._features(fake_pool[0], target, cfg, cached_only=True)
+    full = measure._features(fake_pool[0], target, cfg)  # extracts and caches
+
+    def boom(scale: float) -> None:
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setitem(globals(), "_Noisy", boom)  # what the fake pool's loaders build
+    with pytest.raises(AssertionError, match="loaded"):  # the trap works ...
+        measure._features(fake_pool[0], target, MeasureConfig(cache_dir=str(tmp_path / "c2")))
+    # ... and a cached_only read of the cached pool never springs it
+    got = measure._features(fake_pool[0], target, cfg, cached_only=True)
+    np.testing.assert_array_equal(got, full)
+
+
 def test_store_skips_truncated_line(tmp_path: Path) -> None:
     store = CellStore(tmp_path / "c.jsonl")
     rec = {"model": "m", "target": "t", "protocol": "ridge", "seed": 0, "accuracy": 0.5}
