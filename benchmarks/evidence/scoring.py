@@ -165,8 +165,10 @@ class Scorer:
         s = self.sample(target)
         key = (s.identity, model)
         if key not in self.features:
-            # cached_only: the ground-truth job extracts; this reader never repeats that work
-            self.features[key] = _features(model, s.target, CFG, cached_only=True)[s.positions]
+            # vision: cached_only, the ground-truth job extracts the image pool and this
+            # reader never repeats that work; text pools are small and extracted here
+            only = s.target.kind == "vision"
+            self.features[key] = _features(model, s.target, CFG, cached_only=only)[s.positions]
         if model not in self.sources:
             self.sources[model] = source_stats(model, CFG.image_size)
         return self.features[key], s.labels, self.sources[model][0]
