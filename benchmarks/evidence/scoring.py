@@ -55,9 +55,9 @@ from pedrank.groundtruth.measure import (  # noqa: E402
     split_positions,
 )
 
-#: resampled ``--n-resamples`` times (each well under a second per model here)
+#: resampled ``--n-resamples`` times first (each well under a second per model here)
 FAST_METRICS = ["logme", "sfda", "sfda_log", "gbc", "gbc_log", "hscore", "transrate", "parc"]
-#: resampled ``--n-resamples-slow`` times (about 1-2 s per model and PED setting)
+#: resampled ``--n-resamples-slow`` times after them (about 1-2 s per model and PED setting)
 SLOW_METRICS = ["ncti", "nleep"]
 METRICS = FAST_METRICS + SLOW_METRICS
 CFG = MeasureConfig(image_size=64, max_samples=1500, max_per_class=60)
@@ -237,23 +237,25 @@ def score_resample(sc: Scorer, target: str, model: str, j: int, metrics: list[st
 
 def score_boot(sc: Scorer, args, path: Path) -> None:
     """Resamples ``0..n-1`` for every eligible pair, resample by resample (so whatever is
-    finished when the run stops is a complete set of resamples for every model)."""
+    finished when the run stops is a complete set of resamples for every model): first
+    the fast metrics' ``--n-resamples``, then the slow ones' ``--n-resamples-slow``."""
     have = {(r["target"], r["model"], r["metric"], r["ped"], r["resample"])
             for r in load_jsonl(path)}
-    for j in range(max(args.n_resamples, args.n_resamples_slow)):
-        pairs = eligible(args.cells, args.min_seeds, args.min_models)  # new cells join in
-        for t in pairs:
-            sc.sample(t)
-        t0 = time.process_time()
-        n = 0
-        for target, models in pairs.items():
-            for model in models:
-                for jj in range(j + 1):  # a model whose cells just landed catches up
-                    metrics = [m for m in args.metrics
-                               if jj < (args.n_resamples if m in FAST_METRICS
-                                        else args.n_resamples_slow)]
-                    n += score_resample(sc, target, model, jj, metrics, have, path)
-        print(f"resample {j}: {n} scores, {time.process_time() - t0:.0f} s CPU", flush=True)
+    fast = [m for m in args.metrics if m in FAST_METRICS]
+    slow = [m for m in args.metrics if m not in FAST_METRICS]
+    for metrics, n_res in ((fast, args.n_resamples), (slow, args.n_resamples_slow)):
+        for j in range(n_res if metrics else 0):
+            pairs = eligible(args.cells, args.min_seeds, args.min_models)  # new cells join in
+            for t in pairs:
+                sc.sample(t)
+            t0 = time.process_time()
+            n = 0
+            for target, models in pairs.items():
+                for model in models:
+                    for jj in range(j + 1):  # a model whose cells just landed catches up
+                        n += score_resample(sc, target, model, jj, metrics, have, path)
+            print(f"resample {j} of {', '.join(metrics)}: {n} scores, "
+                  f"{time.process_time() - t0:.0f} s CPU", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
