@@ -75,6 +75,22 @@ def load_scores(metrics: list[str]) -> tuple[dict, dict]:
     return points, boots
 
 
+def scored_models(reps: dict, points: dict, metrics: list[str], min_models: int
+                  ) -> tuple[dict, dict]:
+    """Each target's models restricted to those with a finite full-sample score for every
+    metric with and without PED (all metrics are compared on the same models); returns the
+    restricted replicates and ``{target: [models left out]}``."""
+    out, left = {}, {}
+    for t, rep in reps.items():
+        ok = {m: v for m, v in rep.items()
+              if all(np.isfinite(points.get((t, m, metric, p), np.nan))
+                     for metric in metrics for p in (False, True))}
+        left[t] = sorted(set(rep) - set(ok))
+        if len(ok) >= min_models:
+            out[t] = ok
+    return out, left
+
+
 def common_resamples(boots: dict, target: str, models: list[str], metric: str) -> list[int]:
     """Resamples finished (finite) for every model, with and without PED: the draws usable
     for this (target, metric) with the pairing ``ped_gain`` needs."""
@@ -264,6 +280,12 @@ def write_markdown(args, reps: dict, result: dict, cells: dict) -> str:
     """The Markdown report."""
     ceiling = {t: ev.noise_ceiling(r) for t, r in reps.items()}
     lines = _header(args, cells, reps, result) + _headline(result, ceiling)
+    left = {t: ms for t, ms in getattr(args, "left_out", {}).items() if ms}
+    if left:
+        lines += ["Models with ground truth left out because some metric has no full-sample "
+                  "score for them yet (features not cached when the scores were computed, or "
+                  "the metric failed):", ""]
+        lines += [f"* {t}: {', '.join(ms)}" for t, ms in left.items()] + [""]
     lines += ["## Per target", "", "`scores`: exact ties among the models' full-sample scores "
               "(their order is then arbitrary) and saturation.", ""]
     for t, rep in reps.items():
@@ -407,6 +429,7 @@ def main(argv: list[str] | None = None) -> int:
         print("no target has enough models yet")
         return 1
     points, boots = load_scores(args.metrics)
+    reps, args.left_out = scored_models(reps, points, args.metrics, args.min_models)
     result = analyse(args, points, boots, reps)
     args.sources = {m: (None, source_note(m)) for ms in reps.values() for m in ms}
     (HERE / "report.md").write_text(write_markdown(args, reps, result, cells))
