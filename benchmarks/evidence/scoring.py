@@ -246,8 +246,7 @@ def score_boot(sc: Scorer, args, path: Path) -> None:
     for metrics, n_res in ((fast, args.n_resamples), (slow, args.n_resamples_slow)):
         for j in range(n_res if metrics else 0):
             pairs = eligible(args.cells, args.min_seeds, args.min_models)  # new cells join in
-            for t in pairs:
-                sc.sample(t)
+            score_points(sc, pairs, args.metrics, HERE / "scores.jsonl")  # only what is new
             t0 = time.process_time()
             n = 0
             for target, models in pairs.items():
