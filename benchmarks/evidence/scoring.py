@@ -246,15 +246,21 @@ def score_boot(sc: Scorer, args, path: Path) -> None:
     for metrics, n_res in ((fast, args.n_resamples), (slow, args.n_resamples_slow)):
         for j in range(n_res if metrics else 0):
             pairs = eligible(args.cells, args.min_seeds, args.min_models)  # new cells join in
-            score_points(sc, pairs, args.metrics, HERE / "scores.jsonl")  # only what is new
+            for t in pairs:
+                sc.sample(t)
             t0 = time.process_time()
             n = 0
+            scored = {(r["target"], r["model"]) for r in load_jsonl(HERE / "scores.jsonl")}
             for target, models in pairs.items():
-                for model in models:
+                # pairs without full-sample scores yet wait for the end of the pass
+                for model in (m for m in models if (target, m) in scored):
                     for jj in range(j + 1):  # a model whose cells just landed catches up
                         n += score_resample(sc, target, model, jj, metrics, have, path)
             print(f"resample {j} of {', '.join(metrics)}: {n} scores, "
                   f"{time.process_time() - t0:.0f} s CPU", flush=True)
+            # then the full-sample scores of pairs whose cells just landed (their source
+            # statistics can take minutes): they join the resamples in the next pass
+            score_points(sc, pairs, args.metrics, HERE / "scores.jsonl")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -268,9 +274,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--points-only", action="store_true")
     args = p.parse_args(argv)
     sc = Scorer()
-    pairs = eligible(args.cells, args.min_seeds, args.min_models)
-    score_points(sc, pairs, args.metrics, HERE / "scores.jsonl")
-    if not args.points_only:
+    if args.points_only:
+        pairs = eligible(args.cells, args.min_seeds, args.min_models)
+        score_points(sc, pairs, args.metrics, HERE / "scores.jsonl")
+    else:
         score_boot(sc, args, HERE / "boot_scores.jsonl")
     return 0
 
