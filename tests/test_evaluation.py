@@ -345,3 +345,26 @@ def test_resampled_scores_pair_draws_across_models():
     assert np.isnan(ev.resampled_scores(lambda Xb, yb: float("inf"), X, y, 2)).all()
     with pytest.raises(ValueError, match="rows"):
         ev.resampled_scores(probe, X[:-1], y, 2)
+
+
+def test_stratified_half_samples_have_no_duplicates_and_keep_every_class():
+    """fraction: subsampling without replacement (the half-sample method); every class
+    keeps ceil(fraction * size) positions, at least 2, so no metric loses a class."""
+    y = np.repeat(["a", "b", "c"], [9, 4, 2])
+    idx = ev.stratified_resamples(y, 50, seed=5, fraction=0.5)
+    assert idx.shape == (50, 5 + 2 + 2)
+    for row in idx:
+        assert np.unique(row).size == row.size  # no sample twice
+        assert [int((y[row] == c).sum()) for c in "abc"] == [5, 2, 2]
+    # resample j still depends on (seed, j) only
+    np.testing.assert_array_equal(ev.stratified_resamples(y, 3, seed=5, start=7,
+                                                          fraction=0.5), idx[7:10])
+    # each position of a class is kept about fraction of the time
+    counts = np.bincount(idx.ravel(), minlength=15)[:9] / 50
+    np.testing.assert_allclose(counts, 5 / 9, atol=0.2)
+    assert ev.stratified_resamples(y, 2, fraction=1.0).shape == (2, 15)
+    with pytest.raises(ValueError, match="fraction"):
+        ev.stratified_resamples(y, 2, fraction=0.0)
+    got = ev.resampled_scores(lambda Xb, yb: float(len(yb)), np.zeros((15, 1)), y, 2,
+                              fraction=0.5)
+    np.testing.assert_array_equal(got, [9.0, 9.0])

@@ -5,8 +5,8 @@ Reads the ground-truth cells (``benchmarks/evidence/cells.jsonl``, written by
 ``pedrank groundtruth measure``), writes the ground-truth tables as package
 data (``src/pedrank/data/groundtruth/evidence_<protocol>.json``), reads the
 scores (``scores.jsonl``: every metric with and without PED on each target's
-scoring sample; ``boot_scores.jsonl``: the same on class-stratified bootstrap
-resamples of it; both written by ``scoring.py``, which ``--score`` runs first),
+scoring sample; ``boot_scores.jsonl``: the same on class-stratified
+half-samples of it; both written by ``scoring.py``, which ``--score`` runs first),
 and writes ``benchmarks/evidence/report.md`` + ``report.png`` + ``report.json``.
 
 Statistics (all from :mod:`pedrank.evaluation`):
@@ -16,8 +16,8 @@ Statistics (all from :mod:`pedrank.evaluation`):
   interval (:func:`~pedrank.evaluation.weighted_tau_interval`, ``--n-boot``
   draws) whose draws resample BOTH the ground-truth replicates (each model's
   seeds, with replacement) and the target samples (one of the target's
-  resampled score sets, the same resample for every model); the intervals over
-  each source alone are reported beside it;
+  class-stratified half-sample score sets, the same half-sample for every
+  model); the intervals over each source alone are reported beside it;
 * mean over targets: :func:`~pedrank.evaluation.mean_over_targets`;
 * PED gain: :func:`~pedrank.evaluation.ped_gain`, paired draw by draw, with a
   two-sided sign test over targets;
@@ -69,7 +69,7 @@ def load_scores(metrics: list[str]) -> tuple[dict, dict]:
               for r in scoring.load_jsonl(HERE / "scores.jsonl") if r["metric"] in metrics}
     boots: dict = {}
     for r in scoring.load_jsonl(HERE / "boot_scores.jsonl"):
-        if r["metric"] in metrics:
+        if r["metric"] in metrics and r.get("fraction") == scoring.FRACTION:
             key = (r["target"], r["model"], r["metric"], r["ped"])
             boots.setdefault(key, {})[int(r["resample"])] = r["score"]
     return points, boots
@@ -184,10 +184,12 @@ def _header(args, cells: dict, reps: dict, result: dict) -> list[str]:
         "**What the intervals resample** (95% percentile bootstrap, "
         f"{args.n_boot} draws, `pedrank.evaluation`): each draw resamples (a) every model's "
         "split-seed accuracies with replacement (the ground truth of that draw is their mean) "
-        "and (b) the target samples: it takes one of the target's class-stratified bootstrap "
-        "resamples of the scoring sample (the training part of split seed 0), the same "
-        "resample for every model, on which every metric, and PED, were recomputed "
-        "(`benchmarks/evidence/scoring.py`). Resamples per (target, metric) used: "
+        "and (b) the target samples: it takes one of the target's class-stratified "
+        "half-samples (without replacement) of the scoring sample (the training part of split "
+        "seed 0), the same half-sample for every model, on which every metric, and PED, were "
+        "recomputed (`benchmarks/evidence/scoring.py`; half-samples, not the bootstrap: "
+        "duplicated samples shift several metrics systematically, see docs/evidence.md). "
+        "Resamples per (target, metric) used: "
         f"{', '.join(map(str, n_res))} (fast metrics: up to `--n-resamples`; N-LEEP and NCTI: "
         "up to `--n-resamples-slow`; a (target, metric) with fewer than 2 falls back to (a) "
         "only, shown as `rep. only`). The mean over targets takes draw b of every target; "
