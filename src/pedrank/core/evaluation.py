@@ -427,15 +427,7 @@ def weighted_tau_interval(scores: Any, replicates: Any, score_draws: Any = None,
     acc_b = _resampled_means(acc, counts, int(n_boot), rng)
     if resample == "samples":
         acc_b = np.broadcast_to(mean_acc, acc_b.shape)
-    if score_draws is None:
-        s_b = np.broadcast_to(s, acc_b.shape)
-    else:
-        sd, sd_counts = _ragged(score_draws, "score_draws", names)
-        if sd.shape[0] != s.size or (sd_counts != sd.shape[1]).any():
-            raise ValueError("score_draws needs the same number of draws for every model")
-        s_b = sd[:, rng.integers(0, sd.shape[1], size=int(n_boot))].T
-        if resample == "replicates":
-            s_b = np.broadcast_to(s, acc_b.shape)
+    s_b = _score_draw_matrix(s, score_draws, names, resample, int(n_boot), rng)
     draws = np.array([stats.weightedtau(sb, ab).statistic for sb, ab in zip(s_b, acc_b,
                                                                              strict=True)])
     low, high = _percentiles(draws, confidence)
@@ -453,6 +445,19 @@ def _check_resample(resample: str | None, have_draws: bool) -> str:
                          "resampled target samples); pass them or use resample='replicates'")
     return resample
 
+
+def _score_draw_matrix(s: np.ndarray, score_draws: Any, names: list[str] | None,
+                       resample: str, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """(n_boot, n_models) scores of each bootstrap draw: one score draw (the same index for
+    every model) per draw, or the fixed scores when the samples are not resampled. The
+    draw indices are taken from ``rng`` either way, so paired calls stay paired."""
+    if score_draws is None:
+        return np.broadcast_to(s, (n_boot, s.size))
+    sd, sd_counts = _ragged(score_draws, "score_draws", names)
+    if sd.shape[0] != s.size or (sd_counts != sd.shape[1]).any():
+        raise ValueError("score_draws needs the same number of draws for every model")
+    s_b = sd[:, rng.integers(0, sd.shape[1], size=n_boot)].T
+    return np.broadcast_to(s, (n_boot, s.size)) if resample == "replicates" else s_b
 
 def stratified_resamples(labels: Any, n_resamples: int, *, seed: int = 0,
                          start: int = 0, fraction: float | None = None) -> np.ndarray:
