@@ -244,3 +244,127 @@ def test_uncertainty_argument_checks():
         ev.weighted_tau_interval([1, 2], reps)
     with pytest.raises(ValueError, match="no entry"):
         ev.weighted_tau_interval({"a": 1.0, "b": 2.0}, {"a": [1.0]})
+
+
+def test_module_examples_run_as_doctests():
+    """The numpy-docstring Examples of pedrank.evaluation are executed (and must pass)."""
+    import doctest
+
+    import pedrank.core.evaluation as mod
+
+    res = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert res.attempted > 10 and res.failed == 0
+
+
+def test_stratified_resamples_keep_classes_and_extend():
+    rng = np.random.default_rng(8)
+    y = rng.integers(0, 5, size=60)
+    idx = ev.stratified_resamples(y, 30, seed=3)
+    assert idx.shape == (30, 60) and idx.dtype == np.int64
+    assert (y[idx] == y).all()  # class of every position kept, so class sizes kept
+    # with replacement: some positions repeat, and all stay in range
+    assert any(np.unique(r).size < y.size for r in idx) and idx.min() >= 0 and idx.max() < 60
+    # resample j depends on (seed, j) only: a longer run extends a shorter one
+    np.testing.assert_array_equal(ev.stratified_resamples(y, 5, seed=3, start=10), idx[10:15])
+    assert not (ev.stratified_resamples(y, 1, seed=4) == idx[:1]).all()
+    # string labels work the same
+    ys = np.array(["a", "b"] * 10)
+    assert (ys[ev.stratified_resamples(ys, 3)] == ys).all()
+    for bad in ({"n_resamples": -1}, {"n_resamples": 1.5}, {"n_resamples": 2, "start": -1}):
+        with pytest.raises(ValueError, match="non-negative"):
+            ev.stratified_resamples(y, **{"n_resamples": 1, **bad})
+    with pytest.raises(ValueError, match="empty"):
+        ev.stratified_resamples([], 2)
+
+
+def test_stratified_resamples_mean_is_unbiased_per_class():
+    """Each class's resampled positions are uniform over that class (bootstrap)."""
+    y = np.repeat([0, 1], [4, 6])
+    idx = ev.stratified_resamples(y, 4000, seed=0)
+    counts = np.bincount(idx.ravel(), minlength=10) / (4000 * 1.0)
+    np.testing.assert_allclose(counts, 1.0, atol=0.05)  # every position about once per row
+
+
+def test_tau_interval_resample_choices():
+    rng = np.random.default_rng(9)
+    reps = _replicates(rng, 6, 5, 4.0)
+    scores = reps.mean(axis=1)
+    draws = scores[:, None] + rng.normal(scale=4.0, size=(6, 20))
+    both = ev.weighted_tau_interval(scores, reps, draws, n_boot=300, seed=2)
+    only_gt = ev.weighted_tau_interval(scores, reps, draws, n_boot=300, seed=2,
+                                       resample="replicates")
+    only_s = ev.weighted_tau_interval(scores, reps, draws, n_boot=300, seed=2,
+                                      resample="samples")
+    # "replicates" with draws = the old call without draws (the same random stream first)
+    np.testing.assert_allclose(only_gt.draws, ev.weighted_tau_interval(scores, reps, n_boot=300,
+                                                                       seed=2).draws)
+    # "samples": the ground truth is fixed at the mean, so a draw equal to the scores gives 1
+    exact = ev.weighted_tau_interval(scores, reps, np.repeat(scores[:, None], 3, axis=1),
+                                     n_boot=50, resample="samples")
+    np.testing.assert_allclose(exact.draws, 1.0)
+    assert both.statistic == only_gt.statistic == only_s.statistic == pytest.approx(1.0)
+    # both noise sources together spread at least as much as either (on these data)
+    assert both.high - both.low >= max(only_s.high - only_s.low, only_gt.high - only_gt.low) - 0.05
+    # paired: the same seed and shapes pick the same replicate and score draws for two
+    # metrics (a monotone map of a metric gives the very same taus, draw by draw)
+    other = ev.weighted_tau_interval(np.exp(scores / 10), reps, np.exp(draws / 10), n_boot=300,
+                                     seed=2)
+    np.testing.assert_allclose(other.draws, both.draws, atol=1e-12)
+    with pytest.raises(ValueError, match="needs score_draws"):
+        ev.weighted_tau_interval(scores, reps, n_boot=10, resample="both")
+    with pytest.raises(ValueError, match="resample must be"):
+        ev.weighted_tau_interval(scores, reps, draws, n_boot=10, resample="targets")
+
+
+def test_resampled_scores_pair_draws_across_models():
+    """Draw j of every model is computed on the same resample (same seed): the score draws
+    weighted_tau_interval needs; a resample where the metric raises is NaN."""
+    rng = np.random.default_rng(10)
+    y = np.repeat([0, 1, 2], 15)
+    X = rng.normal(size=(45, 3)) + y[:, None]
+    seen = []
+
+    def probe(Xb, yb):
+        seen.append(Xb.copy())
+        return float(Xb.sum())
+
+    a = ev.resampled_scores(probe, X, y, 6, seed=4)
+    b = ev.resampled_scores(lambda Xb, yb: float(2 * Xb.sum()), 2 * X, y, 6, seed=4)
+    np.testing.assert_allclose(b, 4 * a)  # same rows: the sums scale together
+    idx = ev.stratified_resamples(y, 6, seed=4)
+    np.testing.assert_allclose(seen[2], X[idx[2]])
+
+    def fails_on_first(Xb, yb, calls=[]):  # noqa: B006 - a call counter
+        calls.append(1)
+        if len(calls) == 1:
+            raise ValueError("undefined on this resample")
+        return 1.0
+
+    got = ev.resampled_scores(fails_on_first, X, y, 3)
+    assert np.isnan(got[0]) and (got[1:] == 1.0).all()
+    assert np.isnan(ev.resampled_scores(lambda Xb, yb: float("inf"), X, y, 2)).all()
+    with pytest.raises(ValueError, match="rows"):
+        ev.resampled_scores(probe, X[:-1], y, 2)
+
+
+def test_stratified_half_samples_have_no_duplicates_and_keep_every_class():
+    """fraction: subsampling without replacement (the half-sample method); every class
+    keeps ceil(fraction * size) positions, at least 2, so no metric loses a class."""
+    y = np.repeat(["a", "b", "c"], [9, 4, 2])
+    idx = ev.stratified_resamples(y, 50, seed=5, fraction=0.5)
+    assert idx.shape == (50, 5 + 2 + 2)
+    for row in idx:
+        assert np.unique(row).size == row.size  # no sample twice
+        assert [int((y[row] == c).sum()) for c in "abc"] == [5, 2, 2]
+    # resample j still depends on (seed, j) only
+    np.testing.assert_array_equal(ev.stratified_resamples(y, 3, seed=5, start=7,
+                                                          fraction=0.5), idx[7:10])
+    # each position of a class is kept about fraction of the time
+    counts = np.bincount(idx.ravel(), minlength=15)[:9] / 50
+    np.testing.assert_allclose(counts, 5 / 9, atol=0.2)
+    assert ev.stratified_resamples(y, 2, fraction=1.0).shape == (2, 15)
+    with pytest.raises(ValueError, match="fraction"):
+        ev.stratified_resamples(y, 2, fraction=0.0)
+    got = ev.resampled_scores(lambda Xb, yb: float(len(yb)), np.zeros((15, 1)), y, 2,
+                              fraction=0.5)
+    np.testing.assert_array_equal(got, [9.0, 9.0])

@@ -3,28 +3,30 @@
 
 Reads the ground-truth cells (``benchmarks/evidence/cells.jsonl``, written by
 ``pedrank groundtruth measure``), writes the ground-truth tables as package
-data (``src/pedrank/data/groundtruth/evidence_<protocol>.json``), scores every
-(model, target) with every metric with and without PED (scores are cached in
-``benchmarks/evidence/scores.jsonl``, so a rerun only scores what is new), and
-writes ``benchmarks/evidence/report.md`` + ``report.png``.
+data (``src/pedrank/data/groundtruth/evidence_<protocol>.json``), reads the
+scores (``scores.jsonl``: every metric with and without PED on each target's
+scoring sample; ``boot_scores.jsonl``: the same on class-stratified
+half-samples of it; both written by ``scoring.py``, which ``--score`` runs first),
+and writes ``benchmarks/evidence/report.md`` + ``report.png`` + ``report.json``.
 
-Statistics (computed here with numpy/scipy; ``pedrank.evaluation`` gains
-bootstrap helpers in a parallel branch, not merged when this was written):
+Statistics (all from :mod:`pedrank.evaluation`):
 
-* per target: weighted tau (``scipy.stats.weightedtau``) between scores and the
-  mean accuracy over split seeds, with a 95% percentile bootstrap interval
-  over the ground-truth replicates (each model's seeds resampled with
-  replacement, ``--n-boot`` draws). Target samples are NOT resampled (scores
-  are computed once; re-scoring every bootstrap sample was beyond this CPU
-  budget) - the intervals are therefore too narrow by the score noise;
-* mean over targets: the mean of the per-target draws;
-* PED gain: tau(with PED) - tau(without), paired on the same draws, mean over
-  targets with its interval, and a two-sided sign test over targets;
-* noise ceiling: median weighted tau between two seeds' ground truths.
+* per target: weighted tau (``scipy.stats.weightedtau``) between the full-sample
+  scores and the mean accuracy over split seeds, with a 95% percentile bootstrap
+  interval (:func:`~pedrank.evaluation.weighted_tau_interval`, ``--n-boot``
+  draws) whose draws resample BOTH the ground-truth replicates (each model's
+  seeds, with replacement) and the target samples (one of the target's
+  class-stratified half-sample score sets, the same half-sample for every
+  model); the intervals over each source alone are reported beside it;
+* mean over targets: :func:`~pedrank.evaluation.mean_over_targets`;
+* PED gain: :func:`~pedrank.evaluation.ped_gain`, paired draw by draw, with a
+  two-sided sign test over targets;
+* noise ceiling: :func:`~pedrank.evaluation.noise_ceiling`, the median weighted
+  tau between two seeds' ground truths.
 
 Usage::
 
-    python3 benchmarks/evidence/report.py [--protocol ridge] [--metrics logme sfda ...]
+    python3 benchmarks/evidence/report.py [--score] [--n-resamples 20] [--cells PATH]
 """
 
 from __future__ import annotations
@@ -33,234 +35,266 @@ import argparse
 import json
 import sys
 import time
-import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(HERE))
 
-from pedrank.core.scoring import score  # noqa: E402
+import scoring  # noqa: E402
+
+from pedrank import evaluation as ev  # noqa: E402
+from pedrank.core.scoring import is_saturated  # noqa: E402
 from pedrank.groundtruth.measure import (  # noqa: E402
     CellStore,
-    MeasureConfig,
-    _features,
-    load_target,
-    noise_ceiling,
     replicate_table,
-    split_positions,
     summarise,
     write_table,
 )
 
-DEFAULT_METRICS = ["logme", "sfda", "gbc", "hscore", "transrate", "nleep", "ncti"]
+#: headline order: the stable forms of SFDA and GBC next to the plain ones
+DEFAULT_METRICS = ["logme", "sfda_log", "sfda", "gbc_log", "gbc", "hscore", "transrate",
+                   "parc", "ncti", "nleep"]
+KINDS = ("both", "replicates", "samples")
 
 
-def source_stats(model: str, size: int):
-    """Packaged source statistics at ``size`` px, else computed from the offline crops."""
-    from pedrank.models.source_samples import compute_source_stats, load_source_stats
-    from pedrank.models.zoo import get_entry
-
-    entry = get_entry(model)
-    if entry.kind != "vision":
-        return None, "none (text model: PED uses the target's own statistics)"
-    if entry.extra.get("fixed_input_size"):
-        size = entry.preprocessing.size
-    stats_ = load_source_stats(model, size)
-    if stats_ is not None:
-        return stats_, f"packaged natural-image crops, {size} px"
-    return compute_source_stats(model, image_size=size), f"natural-image crops computed, {size} px"
+def load_scores(metrics: list[str]) -> tuple[dict, dict]:
+    """``points[(target, model, metric, ped)]`` and ``boots[(target, model, metric, ped)]``
+    = ``{resample: score}`` from the two JSONL caches (the last record of a key wins)."""
+    points = {(r["target"], r["model"], r["metric"], r["ped"]): r["score"]
+              for r in scoring.load_jsonl(HERE / "scores.jsonl") if r["metric"] in metrics}
+    boots: dict = {}
+    for r in scoring.load_jsonl(HERE / "boot_scores.jsonl"):
+        if r["metric"] in metrics and r.get("fraction") == scoring.FRACTION:
+            key = (r["target"], r["model"], r["metric"], r["ped"])
+            boots.setdefault(key, {})[int(r["resample"])] = r["score"]
+    return points, boots
 
 
-def scoring_sample(target, cfg: MeasureConfig) -> np.ndarray:
-    """Positions (into ``target.index``) the metrics see: the training part of split seed 0."""
-    train, _ = split_positions(target, 0, cfg.test_size)
-    return train
+def scored_models(reps: dict, points: dict, metrics: list[str], min_models: int
+                  ) -> tuple[dict, dict]:
+    """Each target's models restricted to those with a finite full-sample score for every
+    metric with and without PED (all metrics are compared on the same models); returns the
+    restricted replicates and ``{target: [models left out]}``."""
+    out, left = {}, {}
+    for t, rep in reps.items():
+        ok = {m: v for m, v in rep.items()
+              if all(np.isfinite(points.get((t, m, metric, p), np.nan))
+                     for metric in metrics for p in (False, True))}
+        left[t] = sorted(set(rep) - set(ok))
+        if len(ok) >= min_models:
+            out[t] = ok
+    return out, left
 
 
-def score_all(args, cells: dict, reps: dict) -> dict:
-    """``{(target, model, metric, ped): score}``, cached in scores.jsonl."""
-    from pedrank.core.ped import PED
-
-    path = HERE / "scores.jsonl"
-    cache: dict = {}
-    if path.exists():
-        for line in path.read_text().splitlines():
-            try:
-                r = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            cache[(r["target"], r["model"], r["metric"], r["ped"])] = r["score"]
-    cfg = MeasureConfig(image_size=64, max_samples=1500, max_per_class=60)
-    sources: dict = {}
-    for tname, models in reps.items():
-        target = load_target(tname, cfg.max_samples, cfg.max_per_class)
-        pos = scoring_sample(target, cfg)
-        y = target.labels[pos]
-        for model in models:
-            todo = [
-                (m, p)
-                for m in args.metrics
-                for p in (False, True)
-                if (tname, model, m, p) not in cache
-            ]
-            if not todo:
-                continue
-            X = _features(model, target, cfg)[pos]
-            if model not in sources:
-                sources[model] = source_stats(model, cfg.image_size)
-            src, _ = sources[model]
-            for metric, ped in todo:
-                t0 = time.perf_counter()
-                est = PED(fallback="target") if src is None else True
-                try:
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
-                        val = score(X, y, metric=metric, ped=est if ped else False, source=src)
-                except Exception as exc:  # noqa: BLE001 - record and go on
-                    print(f"  {tname} {model} {metric} ped={ped}: {exc}", flush=True)
-                    val = float("nan")
-                cache[(tname, model, metric, ped)] = val
-                rec = {
-                    "target": tname,
-                    "model": model,
-                    "metric": metric,
-                    "ped": ped,
-                    "score": val,
-                    "seconds": round(time.perf_counter() - t0, 2),
-                }
-                with open(path, "a") as fh:
-                    fh.write(json.dumps(rec) + "\n")
-            print(f"scored {tname} / {model}", flush=True)
-    args.sources = {m: s[1] for m, s in sources.items()}
-    return cache
+def common_resamples(boots: dict, target: str, models: list[str], metric: str) -> list[int]:
+    """Resamples finished (finite) for every model, with and without PED: the draws usable
+    for this (target, metric) with the pairing ``ped_gain`` needs."""
+    sets = [{j for j, v in boots.get((target, m, metric, p), {}).items() if np.isfinite(v)}
+            for m in models for p in (False, True)]
+    return sorted(set.intersection(*sets)) if sets else []
 
 
-def tau_draws(scores: dict, rep: dict, n_boot: int, seed: int) -> tuple[float, np.ndarray]:
-    """Weighted tau against the mean ground truth and its bootstrap draws over replicates."""
-    models = sorted(m for m in rep if np.isfinite(scores.get(m, np.nan)))
-    s = np.array([scores[m] for m in models])
-    mean = np.array([np.mean(rep[m]) for m in models])
-    stat = float(stats.weightedtau(s, mean).statistic)
-    rng = np.random.default_rng(seed)
-    draws = np.empty(n_boot)
-    for b in range(n_boot):
-        gt = np.array([np.mean(rng.choice(rep[m], size=len(rep[m]))) for m in models])
-        draws[b] = stats.weightedtau(s, gt).statistic
-    return stat, draws
+def target_intervals(metric: str, target: str, rep: dict, points: dict, boots: dict,
+                     n_boot: int) -> dict | None:
+    """``{ped: {kind: IntervalResult}}`` for one (metric, target), plus ``"n_resamples"``;
+    ``None`` when a model's full-sample score is missing or not finite."""
+    models = sorted(rep)
+    sc = {p: {m: points.get((target, m, metric, p), np.nan) for m in models} for p in (0, 1)}
+    if not all(np.isfinite(v) for p in sc for v in sc[p].values()):
+        return None
+    js = common_resamples(boots, target, models, metric)
+    seed = zlib.crc32(target.encode())  # the same for both PED settings: paired draws
+    out: dict = {"n_resamples": len(js)}
+    for ped in (False, True):
+        reps = {m: rep[m] for m in models}
+        res = {"replicates": ev.weighted_tau_interval(sc[ped], reps, n_boot=n_boot, seed=seed)}
+        if len(js) >= 2:
+            draws = {m: [boots[(target, m, metric, ped)][j] for j in js] for m in models}
+            for kind in ("both", "samples"):
+                res[kind] = ev.weighted_tau_interval(sc[ped], reps, draws, n_boot=n_boot,
+                                                     seed=seed, resample=kind)
+        else:  # no target resamples yet: "both" is the replicates-only interval (said so)
+            res["both"] = res["samples"] = res["replicates"]
+        out[ped] = res
+    return out
 
 
-def _ci(draws: np.ndarray) -> tuple[float, float]:
-    d = draws[np.isfinite(draws)]
-    return (
-        (float(np.percentile(d, 2.5)), float(np.percentile(d, 97.5))) if d.size else (np.nan,) * 2
-    )
+def score_notes(metric: str, target: str, rep: dict, points: dict) -> list[str]:
+    """Saturation and exact ties among the full-sample scores (rounding decides those)."""
+    notes = []
+    for ped in (False, True):
+        vals = np.array([points[(target, m, metric, ped)] for m in sorted(rep)])
+        tag = "with PED" if ped else "without PED"
+        if is_saturated(vals):
+            notes.append(f"{tag}: saturated (relative spread < 1e-9)")
+        _, counts = np.unique(vals, return_counts=True)
+        n_tied = int(counts[counts > 1].sum())
+        if n_tied:
+            top = int((vals == vals.max()).sum())
+            notes.append(f"{tag}: {n_tied} of {vals.size} models tied"
+                         + (f", {top} at the top score {vals.max():.10g}" if top > 1 else ""))
+    return notes
 
 
-def analyse(args, cache: dict, reps: dict) -> dict:
-    """Per metric x PED: per-target tau + interval, mean over targets, PED gain, sign test."""
+def analyse(args, points: dict, boots: dict, reps: dict) -> dict:
+    """Per metric: per-target intervals, the mean over targets and the PED gain."""
     out: dict = {}
     for metric in args.metrics:
-        per_t: dict = {}
-        for tname, rep in reps.items():
-            row = {}
-            for ped in (False, True):
-                sc = {m: cache.get((tname, m, metric, ped), np.nan) for m in rep}
-                # the same seed for both: draws are paired between without and with PED
-                row[ped] = tau_draws(sc, rep, args.n_boot, seed=hash(tname) % 2**31)
-            per_t[tname] = row
-        res = {"targets": {}}
+        per_t = {t: target_intervals(metric, t, rep, points, boots, args.n_boot)
+                 for t, rep in reps.items()}
+        skipped = sorted(t for t, r in per_t.items() if r is None)
+        per_t = {t: r for t, r in per_t.items() if r is not None}
+        if not per_t:
+            continue
+        res: dict = {"targets": per_t, "skipped": skipped, "notes": {
+            t: score_notes(metric, t, reps[t], points) for t in per_t}}
         for ped in (False, True):
-            stats_ = np.array([per_t[t][ped][0] for t in per_t])
-            draws = np.mean([per_t[t][ped][1] for t in per_t], axis=0)
-            res[ped] = {"mean": float(np.nanmean(stats_)), "ci": _ci(draws)}
-        gains = np.array([per_t[t][True][0] - per_t[t][False][0] for t in per_t])
-        gdraws = np.mean([per_t[t][True][1] - per_t[t][False][1] for t in per_t], axis=0)
-        pos, neg = int((gains > 1e-12).sum()), int((gains < -1e-12).sum())
-        p = float(stats.binomtest(pos, pos + neg).pvalue) if pos + neg else float("nan")
-        res["gain"] = {
-            "mean": float(np.nanmean(gains)),
-            "ci": _ci(gdraws),
-            "wins": pos,
-            "losses": neg,
-            "ties": len(gains) - pos - neg,
-            "sign_p": p,
-        }
-        for t in per_t:
-            res["targets"][t] = {ped: (per_t[t][ped][0], _ci(per_t[t][ped][1])) for ped in (0, 1)}
+            res[ped] = {k: ev.mean_over_targets([per_t[t][ped][k] for t in per_t])
+                        for k in KINDS}
+        res["gain"] = {k: ev.ped_gain([per_t[t][False][k] for t in per_t],
+                                      [per_t[t][True][k] for t in per_t]) for k in KINDS}
         out[metric] = res
     return out
 
 
-def _fmt(v: float, ci: tuple[float, float]) -> str:
-    return f"{v:+.3f} [{ci[0]:+.3f}, {ci[1]:+.3f}]"
+def _fmt(r) -> str:
+    return f"{r.statistic:+.3f} [{r.low:+.3f}, {r.high:+.3f}]"
+
+
+def _header(args, cells: dict, reps: dict, result: dict) -> list[str]:
+    """Title, provenance and what the intervals resample."""
+    n_res = sorted({r["targets"][t]["n_resamples"] for r in result.values() for t in r["targets"]})
+    return [
+        "# Evidence: do transferability metrics pick the better model?",
+        "",
+        f"Generated by `python3 benchmarks/evidence/report.py --protocol {args.protocol}"
+        f" --n-boot {args.n_boot}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} from "
+        f"`benchmarks/evidence/cells.jsonl` ({len(cells)} cells), `scores.jsonl` and "
+        "`boot_scores.jsonl`.",
+        "",
+        f"Ground truth: protocol `{args.protocol}` (see docs/evidence.md), the mean accuracy over "
+        f"split seeds; {len(reps)} targets with at least {args.min_models} models of at least "
+        f"{args.min_seeds} seeds.",
+        "",
+        "**What the intervals resample** (95% percentile bootstrap, "
+        f"{args.n_boot} draws, `pedrank.evaluation`): each draw resamples (a) every model's "
+        "split-seed accuracies with replacement (the ground truth of that draw is their mean) "
+        "and (b) the target samples: it takes one of the target's class-stratified "
+        "half-samples (without replacement) of the scoring sample (the training part of split "
+        "seed 0), the same half-sample for every model, on which every metric, and PED, were "
+        "recomputed (`benchmarks/evidence/scoring.py`; half-samples, not the bootstrap: "
+        "duplicated samples shift several metrics systematically, see docs/evidence.md). "
+        "Resamples per (target, metric) used: "
+        f"{', '.join(map(str, n_res))} (fast metrics: up to `--n-resamples`; N-LEEP and NCTI: "
+        "up to `--n-resamples-slow`; a (target, metric) with fewer than 2 falls back to (a) "
+        "only, shown as `rep. only`). The mean over targets takes draw b of every target; "
+        "the PED gain pairs without and with PED draw by draw (same replicate and sample "
+        "resamples).",
+        "",
+    ]
+
+
+def _headline(result: dict, ceiling: dict) -> list[str]:
+    """The headline table (mean over targets, combined interval) and the noise ceiling."""
+    lines = [
+        "## Headline: mean weighted tau over targets",
+        "",
+        "| metric | targets | without PED | with PED | PED gain | wins/losses/ties | "
+        "sign-test p |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for metric, r in result.items():
+        g = r["gain"]["both"]
+        n_t = f"{len(r['targets'])}" + (f" (not scored: {', '.join(r['skipped'])})"
+                                        if r["skipped"] else "")
+        lines.append(f"| {metric} | {n_t} | {_fmt(r[False]['both'])} | {_fmt(r[True]['both'])} | "
+                     f"{_fmt(g)} | {g.n_positive}/{g.n_negative}/{g.n_ties} | {g.pvalue:.3f} |")
+    med = [c.statistic for c in ceiling.values()]
+    lines += ["", f"Noise ceiling: {np.median(med):.3f} (median over targets of the median "
+              "seed-vs-seed weighted tau; per target below).", "",
+              "### The same means, by source of noise", "",
+              "| metric | PED | replicates only | target samples only | both |",
+              "|---|---|---|---|---|"]
+    for metric, r in result.items():
+        for ped in (False, True):
+            lines.append(f"| {metric} | {'with' if ped else 'without'} | "
+                         + " | ".join(_fmt(r[ped][k]) for k in ("replicates", "samples", "both"))
+                         + " |")
+    return lines + [""]
+
+
+def _target_section(t: str, rep: dict, result: dict, ceiling) -> list[str]:
+    """One target: the ground truth per model and every metric's tau."""
+    lines = [
+        f"### {t}", "",
+        f"{len(rep)} models, seeds per model: {sorted({len(v) for v in rep.values()})}; "
+        f"noise ceiling median {ceiling.statistic:.3f} (range {ceiling.min:.3f} to "
+        f"{ceiling.max:.3f}, {ceiling.draws.size} seed pairs).", "",
+        "| model | mean acc | std | 95% interval |", "|---|---|---|---|",
+    ]
+    for m, v in sorted(rep.items(), key=lambda kv: -np.mean(kv[1])):
+        c = summarise(v)
+        lines.append(f"| {m} | {c['mean']:.4f} | {c['std']:.4f} | [{c['lo']:.4f}, {c['hi']:.4f}] |")
+    lines += ["", "| metric | resamples | tau without PED | tau with PED | scores |",
+              "|---|---|---|---|---|"]
+    for metric, r in result.items():
+        if t not in r["targets"]:
+            lines.append(f"| {metric} | – | not scored | not scored | |")
+            continue
+        tr = r["targets"][t]
+        n = tr["n_resamples"]
+        lines.append(f"| {metric} | {n if n >= 2 else 'rep. only'} | {_fmt(tr[False]['both'])} | "
+                     f"{_fmt(tr[True]['both'])} | {'; '.join(r['notes'][t])} |")
+    return lines + [""]
+
+
+def _cost(cells: dict) -> list[str]:
+    """Measured cost of each protocol (cells) and of each metric (CPU s per score)."""
+    lines = ["## Measured cost", "",
+             "Ground truth, per cell (seconds as recorded by `pedrank groundtruth measure`, "
+             "wall time on the shared 2-core machine, excluding feature extraction):", "",
+             "| protocol | cells | median s | max s |", "|---|---|---|---|"]
+    for prot in sorted({c["protocol"] for c in cells.values()}):
+        secs = [c["seconds"] for c in cells.values() if c["protocol"] == prot]
+        lines.append(f"| {prot} | {len(secs)} | {np.median(secs):.2f} | {max(secs):.1f} |")
+    recs = scoring.load_jsonl(HERE / "boot_scores.jsonl")
+    lines += ["", "Scoring, per score on a resampled scoring sample (CPU seconds, 1 BLAS "
+              "thread; twins counted once):", "", "| metric | PED | scores | median CPU s | "
+              "max CPU s |", "|---|---|---|---|---|"]
+    seen = {}
+    for r in recs:
+        seen[(r["model"], r["metric"], r["ped"], r["resample"], r["seed"])] = r
+    by: dict = {}
+    for r in seen.values():
+        by.setdefault((r["metric"], r["ped"]), []).append(r["seconds"])
+    for (metric, ped), v in sorted(by.items()):
+        lines.append(f"| {metric} | {'with' if ped else 'without'} | {len(v)} | "
+                     f"{np.median(v):.3f} | {max(v):.2f} |")
+    return lines + [""]
 
 
 def write_markdown(args, reps: dict, result: dict, cells: dict) -> str:
     """The Markdown report."""
-    ceil = {t: noise_ceiling(r) for t, r in reps.items()}
-    lines = [
-        "# Evidence: do transferability metrics pick the better model?",
-        "",
-        f"Generated by `python3 benchmarks/evidence/report.py --protocol {args.protocol}` on "
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} from "
-        f"`benchmarks/evidence/cells.jsonl` ({len(cells)} cells).",
-        "",
-        f"Ground truth: protocol `{args.protocol}` (see docs/evidence.md), mean accuracy over "
-        "split seeds. Intervals: 95% percentile bootstrap over ground-truth replicates only "
-        "(target samples not resampled; computed in this script, not pedrank.evaluation).",
-        "",
-        "## Headline: mean weighted tau over targets",
-        "",
-        "| metric | without PED | with PED | PED gain | wins/losses/ties | sign-test p |",
-        "|---|---|---|---|---|---|",
-    ]
-    for metric, r in result.items():
-        g = r["gain"]
-        lines.append(
-            f"| {metric} | {_fmt(r[False]['mean'], r[False]['ci'])} | "
-            f"{_fmt(r[True]['mean'], r[True]['ci'])} | {_fmt(g['mean'], g['ci'])} | "
-            f"{g['wins']}/{g['losses']}/{g['ties']} | {g['sign_p']:.3f} |"
-        )
-    med = [c["median"] for c in ceil.values() if np.isfinite(c["median"])]
-    lines += [
-        "",
-        f"Noise ceiling (median over targets of the median seed-vs-seed weighted tau): "
-        f"{np.median(med):.3f}"
-        if med
-        else "",
-        "",
-        "## Per target",
-        "",
-    ]
+    ceiling = {t: ev.noise_ceiling(r) for t, r in reps.items()}
+    lines = _header(args, cells, reps, result) + _headline(result, ceiling)
+    left = {t: ms for t, ms in getattr(args, "left_out", {}).items() if ms}
+    if left:
+        lines += ["Models with ground truth left out because some metric has no full-sample "
+                  "score for them yet (features not cached when the scores were computed, or "
+                  "the metric failed):", ""]
+        lines += [f"* {t}: {', '.join(ms)}" for t, ms in left.items()] + [""]
+    lines += ["## Per target", "", "`scores`: exact ties among the models' full-sample scores "
+              "(their order is then arbitrary) and saturation.", ""]
     for t, rep in reps.items():
-        c = ceil[t]
-        lines += [
-            f"### {t}",
-            "",
-            f"{len(rep)} models, seeds per model: {sorted({len(v) for v in rep.values()})}; "
-            f"noise ceiling median {c['median']:.3f} (range {c['min']:.3f} to "
-            f"{c['max']:.3f}, {c['pairs']} seed pairs).",
-            "",
-            "| model | mean acc | std | 95% interval |",
-            "|---|---|---|---|",
-        ]
-        for m, v in sorted(rep.items(), key=lambda kv: -np.mean(kv[1])):
-            c = summarise(v)
-            lines.append(
-                f"| {m} | {c['mean']:.4f} | {c['std']:.4f} | [{c['lo']:.4f}, {c['hi']:.4f}] |"
-            )
-        lines += ["", "| metric | tau without PED | tau with PED |", "|---|---|---|"]
-        for metric, r in result.items():
-            (a, ca), (b, cb) = r["targets"][t][0], r["targets"][t][1]
-            lines.append(f"| {metric} | {_fmt(a, ca)} | {_fmt(b, cb)} |")
-        lines.append("")
-    lines += remaining(cells)
+        lines += _target_section(t, rep, result, ceiling[t])
+    lines += _cost(cells) + remaining(cells)
     lines += ["## Source statistics used by PED", ""]
-    lines += [f"* {m}: {s}" for m, s in sorted(getattr(args, "sources", {}).items())]
+    lines += [f"* {m}: {s[1]}" for m, s in sorted(getattr(args, "sources", {}).items())]
     return "\n".join(lines) + "\n"
 
 
@@ -288,51 +322,99 @@ def remaining(cells: dict) -> list[str]:
                     continue
                 n = sum(cell_key(model, target, protocol, s) in cells for s in range(n_seeds))
                 have, todo = have + n, todo + n_seeds - n
-                if n < n_seeds and protocol == "ridge":
-                    missing_pairs.setdefault(target, []).append(model)
+                if n < n_seeds and protocol in ("ridge", "finetune"):
+                    missing_pairs.setdefault((protocol, target), []).append(model)
         secs = [c["seconds"] for c in cells.values() if c["protocol"] == protocol]
         med = f"{np.median(secs):.1f}" if secs else "not measured"
         lines.append(f"| {protocol} | {n_seeds} | {have} | {todo} | {med} |")
-    lines += ["", "Ridge (target: models still missing):", ""]
-    lines += [f"* {t}: {', '.join(ms)}" for t, ms in missing_pairs.items()]
+    for protocol in ("ridge", "finetune"):
+        pairs = {t: ms for (p, t), ms in missing_pairs.items() if p == protocol}
+        lines += ["", f"{protocol} (target: models still missing):", ""]
+        lines += [f"* {t}: {', '.join(ms)}" for t, ms in pairs.items()] or ["* none"]
+    n_ft = sum(len(ms) for (p, _), ms in missing_pairs.items() if p == "finetune")
+    lo, hi = 13 * 142 / 3600, 19 * 473 / 3600
+    lines += ["", FINETUNE_COST.format(pairs=n_ft, cells=3 * n_ft, lo_pair=lo, hi_pair=hi,
+                                       lo=n_ft * lo, hi=n_ft * hi)]
     return lines + [""]
 
 
-def plot(result: dict, path: Path) -> None:
-    """Mean tau over targets with interval bars, per metric, without/with PED."""
-    import matplotlib
+#: the finetune estimate (per-point cost measured in the previous session on this machine)
+FINETUNE_COST = (
+    "Finetune cost estimate: {pairs} (model, target) pairs remain ({cells} cells). Each runs "
+    "the 3 x 3 (lr, wd) grid on a validation part of seed 0's training split, 0-2 extension "
+    "rounds of 3 points (the one trial run, efficientnet-lite0 x emoji-category, chose lr "
+    "0.01, inside the grid, with weight decay flat: ties now settle inside), then 3 seeds at "
+    "the chosen point on the full training split (each about 4/3 of a grid point): 13-19 "
+    "grid-point equivalents. One grid point took 142-473 s in that trial on this shared "
+    "2-core CPU (64 px, 10 epochs, last 3 blocks trained), so {lo_pair:.1f}-{hi_pair:.1f} h "
+    "per pair and {lo:.0f}-{hi:.0f} h for all of them with one worker."
+)
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    metrics = list(result)
-    x = np.arange(len(metrics))
-    fig, ax = plt.subplots(figsize=(1.2 * len(metrics) + 2, 4))
-    for k, (ped, label) in enumerate(((False, "without PED"), (True, "with PED"))):
-        m = np.array([result[n][ped]["mean"] for n in metrics])
-        lo = np.array([result[n][ped]["ci"][0] for n in metrics])
-        hi = np.array([result[n][ped]["ci"][1] for n in metrics])
-        ax.errorbar(x + (k - 0.5) * 0.25, m, yerr=[m - lo, hi - m], fmt="o", capsize=4, label=label)
-    ax.axhline(0, color="grey", lw=0.8)
-    ax.set_xticks(x, metrics)
-    ax.set_ylabel("weighted tau (mean over targets)")
-    ax.set_title("Metric vs measured ground truth (95% bootstrap over GT replicates)")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
+def plot(result: dict, path: Path) -> Path:
+    """Mean tau over targets with its combined interval, per metric, without/with PED."""
+    from pedrank.reports.plots import plot_tau_intervals
+
+    recs = [(m, ped, r[ped]["both"].statistic, r[ped]["both"].low, r[ped]["both"].high)
+            for m, r in result.items() for ped in (False, True)]
+    return plot_tau_intervals(
+        recs, path.parent, stem=path.stem, formats=("png",),
+        title=PLOT_TITLE)
+
+
+#: short enough for the figure (the report's text says what the intervals resample)
+PLOT_TITLE = "Mean weighted τ over targets, 95% interval"
+
+
+def _json(result: dict) -> dict:
+    """report.json: every interval as statistic/low/high (draws left out)."""
+    def iv(r) -> dict:
+        d = {"statistic": r.statistic, "low": r.low, "high": r.high}
+        if isinstance(r, ev.GainResult):
+            d.update(wins=r.n_positive, losses=r.n_negative, ties=r.n_ties, sign_p=r.pvalue)
+        return d
+
+    return {m: {
+        "without": {k: iv(r[False][k]) for k in KINDS},
+        "with": {k: iv(r[True][k]) for k in KINDS},
+        "gain": {k: iv(r["gain"][k]) for k in KINDS},
+        "targets": {t: {"n_resamples": tr["n_resamples"],
+                        "without": iv(tr[False]["both"]), "with": iv(tr[True]["both"])}
+                    for t, tr in r["targets"].items()},
+        "notes": r["notes"],
+    } for m, r in result.items()}
+
+
+def source_note(model: str) -> str:
+    """Where PED's source statistics of ``model`` come from (without computing them)."""
+    from pedrank.models.source_samples import load_source_stats
+    from pedrank.models.zoo import get_entry
+
+    entry = get_entry(model)
+    if entry.kind != "vision":
+        return "none (text model: PED uses the target's own statistics)"
+    size = entry.preprocessing.size if entry.extra.get("fixed_input_size") else 64
+    if load_source_stats(model, size) is not None:
+        return f"packaged natural-image crops, {size} px"
+    return f"natural-image crops computed at scoring time, {size} px (not packaged)"
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--protocol", default="ridge")
+    p.add_argument("--cells", type=Path, default=HERE / "cells.jsonl")
     p.add_argument("--metrics", nargs="+", default=DEFAULT_METRICS)
     p.add_argument("--min-seeds", type=int, default=5)
     p.add_argument("--min-models", type=int, default=4)
     p.add_argument("--n-boot", type=int, default=1000)
+    p.add_argument("--score", action="store_true",
+                   help="run scoring.py first (missing full-sample and resampled scores)")
+    p.add_argument("--n-resamples", type=int, default=20)
+    p.add_argument("--n-resamples-slow", type=int, default=5)
     p.add_argument("--tables-only", action="store_true")
     args = p.parse_args(argv)
 
-    cells = CellStore(HERE / "cells.jsonl").load()
+    cells = CellStore(args.cells).load()
     about = (
         f"pedrank groundtruth measure, protocol {args.protocol}: see docs/evidence.md; "
         "cells in benchmarks/evidence/cells.jsonl."
@@ -342,25 +424,23 @@ def main(argv: list[str] | None = None) -> int:
     print("wrote", out)
     if args.tables_only:
         return 0
+    if args.score:
+        scoring.main(["--cells", str(args.cells), "--n-resamples", str(args.n_resamples),
+                      "--n-resamples-slow", str(args.n_resamples_slow), "--metrics",
+                      *[m for m in args.metrics if m in scoring.METRICS]])
     reps = replicate_table(cells.values(), args.protocol)
     reps = {t: {m: v for m, v in ms.items() if len(v) >= args.min_seeds} for t, ms in reps.items()}
     reps = {t: ms for t, ms in reps.items() if len(ms) >= args.min_models}
     if not reps:
         print("no target has enough models yet")
         return 1
-    cache = score_all(args, cells, reps)
-    result = analyse(args, cache, reps)
+    points, boots = load_scores(args.metrics)
+    reps, args.left_out = scored_models(reps, points, args.metrics, args.min_models)
+    result = analyse(args, points, boots, reps)
+    args.sources = {m: (None, source_note(m)) for ms in reps.values() for m in ms}
     (HERE / "report.md").write_text(write_markdown(args, reps, result, cells))
     plot(result, HERE / "report.png")
-    (HERE / "report.json").write_text(
-        json.dumps(
-            {
-                m: {"without": r[False], "with": r[True], "gain": r["gain"]}
-                for m, r in result.items()
-            },
-            indent=1,
-        )
-    )
+    (HERE / "report.json").write_text(json.dumps(_json(result), indent=1) + "\n")
     print("wrote", HERE / "report.md")
     return 0
 

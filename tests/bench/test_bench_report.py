@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import zlib
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -164,10 +166,12 @@ def test_bold_marks_the_column_best_whatever_the_row_order(vals, rnd):
 def _layout_problems_of_report_figures(res):
     from pedrank.reports import plots
 
-    figs = [plots.scatter_figure(res, row) for row in res.rows] + [plots.gain_figure(res)]
+    figs = [plots.scatter_figure(res, row) for row in res.rows] + [plots.gain_figure(res),
+                                                                  plots.tau_interval_figure(
+                                                                      res.intervals)]
     out = {}
     try:
-        for name, fig in zip([*map(str, res.rows), "gain"], figs, strict=True):
+        for name, fig in zip([*map(str, res.rows), "gain", "tau"], figs, strict=True):
             out[name] = plots.layout_problems(fig)
     finally:
         for fig in figs:
@@ -180,7 +184,7 @@ def test_report_figures_have_no_clipped_or_overlapping_labels(finished):
     pytest.importorskip("matplotlib", reason="plots need the optional matplotlib")
     res = write_report(finished, plots=False).results
     assert _layout_problems_of_report_figures(res) == {
-        k: [] for k in [*map(str, res.rows), "gain"]}
+        k: [] for k in [*map(str, res.rows), "gain", "tau"]}
 
 
 def test_crowded_scatter_labels_do_not_overlap(tmp_path, probe):
@@ -218,3 +222,49 @@ def test_html_report_escapes_names(make_config, probe):
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in html
     assert files.markdown.read_text().startswith("# <script>alert(1)</script> & co\n")
     assert "\\& co" in files.latex.read_text()
+
+
+def test_tau_interval_plot_per_metric_with_and_without_ped(finished):
+    """The report plots the mean weighted tau over datasets of every metric setting with
+    its interval bar (no per-seed ground truth here: the interval resamples the datasets)."""
+    pytest.importorskip("matplotlib", reason="plots need the optional matplotlib")
+    files = write_report(finished, plot_formats=("png",))
+    png = files.markdown.parent / "tau_intervals.png"
+    assert png in files.plots and png.read_bytes()[:8] == PNG_MAGIC
+    md = files.markdown.read_text()
+    assert "](tau_intervals.png)" in md and "bootstrap over the datasets" in md
+    recs = files.results.intervals
+    table = files.results.tables["weighted_tau"]
+    assert {(r["metric"], r["ped"]) for r in recs} == {
+        (m, v != "none") for m, v in files.results.rows}
+    for r in recs:
+        row = next(k for k in table.rows if k[0] == r["metric"] and (k[1] != "none") == r["ped"])
+        assert r["tau"] == pytest.approx(table.mean(row))
+        assert r["low"] <= r["high"] and r["datasets"] == 2
+
+
+def test_tau_intervals_use_per_seed_ground_truth_when_the_table_has_it(make_config, probe,
+                                                                        zoo):
+    """With ``_replicates`` in the ground-truth JSON the interval is the replicate bootstrap
+    of pedrank.evaluation (averaged over datasets), not the dataset resampling."""
+    from pedrank import evaluation as ev
+
+    gt = json.loads((zoo / "groundtruth.json").read_text())
+    rng = np.random.default_rng(0)
+    reps = {d: {m: list(a + rng.normal(scale=5.0, size=4)) for m, a in accs.items()}
+            for d, accs in gt.items()}
+    path = zoo / "gt_reps.json"
+    path.write_text(json.dumps({**gt, "_replicates": reps}))
+    cfg = make_config(groundtruth=str(path))
+    run_bench(cfg, progress=False)
+    res = write_report(cfg, plots=False).results
+    assert "per-seed replicates" in res.interval_note
+    rec = next(r for r in res.intervals if r["metric"] == "logme" and not r["ped"])
+    per_d = []
+    for d in sorted(gt):
+        sc = res.scores("logme", "none", d)
+        per_d.append(ev.weighted_tau_interval(sc, {m: reps[d][m] for m in sc}, n_boot=1000,
+                                              seed=zlib.crc32(d.encode())))
+    mean = ev.mean_over_targets(per_d)
+    assert (rec["tau"], rec["low"], rec["high"]) == pytest.approx(
+        (mean.statistic, mean.low, mean.high))

@@ -57,7 +57,8 @@ def toy_zoo(monkeypatch):
     )  # fmt: skip
     monkeypatch.setitem(zoo._REGISTRY, "toy-missing", missing)
     acc = {"toy-good": 0.9, "toy-noisy": 0.7, "toy-bad": 0.3}
-    monkeypatch.setattr(demo_cmd, "_ground_truth", lambda ds, which: (dict(acc), "toy-table"))
+    monkeypatch.setattr(demo_cmd, "_ground_truth",
+                        lambda ds, which: (dict(acc), {}, "toy-table"))
     # The toy models have no packaged source statistics, so select makes them from the generic
     # natural-image sample; two small synthetic photos keep that fast (the real 17 photos'
     # crops cost ~30 s per fresh cache).
@@ -71,7 +72,8 @@ def toy_zoo(monkeypatch):
 def test_demo_json_with_toy_zoo_and_cache(toy_zoo, tmp_path, capsys):
     args = [
         "demo", "--models", "toy-good", "toy-noisy", "toy-bad", "toy-missing",
-        "--max-samples", "150", "--metrics", "logme", "sfda", "--cache-dir", str(tmp_path),
+        "--dataset", "digits", "--max-samples", "150", "--metrics", "logme", "sfda",
+        "--cache-dir", str(tmp_path),
         "--format", "json", "--image-size", "8",
     ]  # fmt: skip
     assert main(args) == 0
@@ -99,11 +101,73 @@ def test_demo_json_with_toy_zoo_and_cache(toy_zoo, tmp_path, capsys):
 
 def test_demo_table_names_missing_packages(toy_zoo, tmp_path, capsys):
     args = ["demo", "--models", "toy-good", "toy-bad", "toy-missing", "--max-samples", "100",
-            "--metrics", "logme", "--cache-dir", str(tmp_path), "--image-size", "8"]  # fmt: skip
+            "--dataset", "digits", "--metrics", "logme", "--cache-dir", str(tmp_path),
+            "--image-size", "8"]  # fmt: skip
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "tau (fine-tune)" in out and "tau (probe)" in out and "PED+logme" in out
+    assert "weighted tau" in out and "PED+logme" in out and "accuracy (toy-table)" in out
+    assert "no interval: this ground truth has means only" in out
     assert "not installed" in out and "pip install --no-deps toy-missing-pkg" in out
+
+
+def test_demo_prints_tau_intervals_over_ground_truth_replicates(toy_zoo, tmp_path, capsys,
+                                                               monkeypatch):
+    """With per-seed ground truth the tau of every column carries the bootstrap interval of
+    pedrank.evaluation.weighted_tau_interval, and the accuracies their 95% interval; the
+    tables are the shared Table model's text (a header rule under each header)."""
+    from pedrank import evaluation as ev
+
+    reps = {"toy-good": [0.88, 0.9, 0.92], "toy-noisy": [0.6, 0.7, 0.8],
+            "toy-bad": [0.3, 0.35, 0.25]}
+    acc = {m: float(np.mean(v)) for m, v in reps.items()}
+    monkeypatch.setattr(demo_cmd, "_ground_truth", lambda ds, which: (acc, reps, "toy-reps"))
+    args = ["demo", "--models", "toy-good", "toy-noisy", "toy-bad", "--dataset", "digits",
+            "--max-samples", "120", "--metrics", "logme", "--cache-dir", str(tmp_path),
+            "--image-size", "8"]  # fmt: skip
+    assert main([*args, "--format", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    want = ev.weighted_tau_interval(out["scores"]["logme"], reps, n_boot=demo_cmd.N_BOOT, seed=0)
+    assert out["weighted_tau_interval"]["logme"] == pytest.approx([want.low, want.high])
+    assert out["weighted_tau"]["logme"] == pytest.approx(want.statistic)
+    lo, hi = out["accuracy_interval"]["toy-noisy"]
+    assert lo < 0.7 < hi
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert f"[{want.low:+.3f}, {want.high:+.3f}]" in text and "95% percentile bootstrap" in text
+    header = next(line for line in text.splitlines() if line.startswith("metric"))
+    assert "weighted tau" in header and "95% interval" in header
+
+
+def test_demo_falls_back_to_digits_without_the_emoji_data_and_says_so(toy_zoo, tmp_path,
+                                                                       capsys, monkeypatch):
+    monkeypatch.setattr("pedrank.datasets.images.available_datasets", lambda: ["digits"])
+    args = ["demo", "--models", "toy-good", "toy-bad", "--max-samples", "60", "--metrics",
+            "logme", "--cache-dir", str(tmp_path), "--image-size", "8", "--format", "json"]
+    assert main(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["dataset"] == "digits"
+    assert any("emoji data is not installed" in n and "pedrank zoo install emoji-data" in n
+               for n in out["notes"])
+
+
+def test_demo_default_dataset_is_the_emoji_categories_when_installed(monkeypatch):
+    monkeypatch.setattr("pedrank.datasets.images.available_datasets",
+                        lambda: ["digits", "emoji-category", "emoji-subcategory"])
+    assert demo_cmd._dataset(None) == ("emoji-category", None)
+    assert demo_cmd._dataset("fashion-mnist") == ("fashion-mnist", None)
+
+
+def test_demo_ground_truth_prefers_the_per_seed_evidence_table():
+    """auto: evidence_ridge where it has the dataset (with replicates), else the fine-tuning
+    table (means only); an unknown dataset gives no accuracies."""
+    from pedrank import groundtruth
+
+    if "emoji-category" in groundtruth.load("evidence_ridge"):
+        acc, reps, name = demo_cmd._ground_truth("emoji-category", "auto")
+        assert name == "evidence_ridge" and acc and set(reps) == set(acc)
+    acc, reps, name = demo_cmd._ground_truth("digits", "finetune")
+    assert name == "zoo_vision_finetune" and reps == {}
+    assert demo_cmd._ground_truth("no-such-dataset", "auto")[0] == {}
 
 
 def test_demo_without_any_installed_model_explains_how_to_install(toy_zoo, tmp_path, capsys):

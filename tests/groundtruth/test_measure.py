@@ -105,6 +105,28 @@ def test_run_measures_cells_and_resumes(tmp_path: Path, fake_pool: list[str]) ->
     assert len(store.load()) == 18
 
 
+def test_cached_only_features_never_load_the_model(tmp_path: Path, fake_pool: list[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reader beside a running measurement (the evidence scoring) must not repeat its
+    extraction: cached_only raises on a miss and reads the very cache entry an extracting
+    call wrote, without loading the model."""
+    cfg = MeasureConfig(cache_dir=str(tmp_path / "cache"))
+    target = measure.load_target("synthetic")
+    with pytest.raises(measure.FeaturesNotCached, match="not cached"):
+        measure._features(fake_pool[0], target, cfg, cached_only=True)
+    full = measure._features(fake_pool[0], target, cfg)  # extracts and caches
+
+    def boom(scale: float) -> None:
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setitem(globals(), "_Noisy", boom)  # what the fake pool's loaders build
+    with pytest.raises(AssertionError, match="loaded"):  # the trap works ...
+        measure._features(fake_pool[0], target, MeasureConfig(cache_dir=str(tmp_path / "c2")))
+    # ... and a cached_only read of the cached pool never springs it
+    got = measure._features(fake_pool[0], target, cfg, cached_only=True)
+    np.testing.assert_array_equal(got, full)
+
+
 def test_store_skips_truncated_line(tmp_path: Path) -> None:
     store = CellStore(tmp_path / "c.jsonl")
     rec = {"model": "m", "target": "t", "protocol": "ridge", "seed": 0, "accuracy": 0.5}
@@ -154,9 +176,82 @@ def test_search_grid_extends_until_interior() -> None:
     assert lrs[0] < res["lr"] < lrs[-1]
 
 
+def test_search_grid_widens_a_flat_grid() -> None:
+    """Every point tying (all at chance) is no interior optimum: the lr axis is widened."""
+    res = search_grid(lambda lr, wd: 0.25 if lr < 1.0 else 0.9 - 0.1 * (lr > 5.0),
+                      (1e-2, 1e-1, 0.5), (1e-4, 1e-3, 1e-2), max_extend=3)
+    assert res["lr"] == pytest.approx(5.0) and not res["at_edge"]
+    flat = search_grid(lambda lr, wd: 0.25, (1e-2, 1e-1, 1.0), (1e-4, 1e-3, 1e-2), max_extend=2)
+    assert flat["at_edge"]
+
+
 def test_search_grid_reports_edge_when_budget_runs_out() -> None:
     res = search_grid(lambda lr, wd: lr, (1.0, 2.0, 3.0), (1.0, 2.0, 3.0), max_extend=1)
     assert res["at_edge"] and res["lr"] == 30.0
+
+
+def test_search_grid_flat_axis_settles_inside_instead_of_extending() -> None:
+    """Regression: weight decay that never changes validation accuracy made every point of
+    the wd axis a tie, the first (smallest) won, and the grid was extended downwards until
+    the budget ran out (chosen point at the edge every time)."""
+    calls = []
+
+    def evaluate(lr: float, wd: float) -> float:
+        calls.append((lr, wd))
+        return round(-abs(np.log10(lr) + 2), 6)  # peak at lr=1e-2, flat in wd
+
+    res = search_grid(evaluate, (1e-3, 1e-2, 1e-1), (1e-5, 1e-4, 1e-3), max_extend=3)
+    assert res["lr"] == pytest.approx(1e-2) and res["wd"] == pytest.approx(1e-4)
+    assert not res["at_edge"] and len(calls) == 9  # no extension was needed
+
+
+def test_finetune_grid_extends_on_a_tiny_torch_model(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The finetune protocol end to end on a tiny torch model: the starting learning rates
+    are all too small (the grid is flat at chance, then the best is its top edge); the
+    search extends the axis until the chosen point is inside, and the cell records it
+    (at_edge False, the extended grid, 3 seeds at the chosen point)."""
+    torch = pytest.importorskip("torch")
+
+    class _Pre:
+        key = "tiny-pre-v1"
+
+        def with_size(self, size: int) -> _Pre:
+            return self
+
+        def __call__(self, batch):
+            return np.asarray(batch, dtype=np.float32)
+
+    def _split(net, blocks):
+        return net[0], net[1]
+
+    def _load():
+        torch.manual_seed(0)
+        return torch.nn.Sequential(torch.nn.Identity(), torch.nn.Sequential(
+            torch.nn.Linear(6, 8), torch.nn.ReLU()))
+
+    register(ZooEntry(name="test-measure-tiny-torch", kind="vision", package="none",
+                      loader=_load, feature_dim=8, preprocessing=_Pre(),
+                      extra={"finetune_split": _split}), replace=True)
+    target = _target(n_per_class=40)
+    monkeypatch.setitem(measure.TARGETS, "synthetic", ("vision", lambda m, k: target))
+    store = CellStore(tmp_path / "cells.jsonl")
+    cfg = MeasureConfig(cache_dir=str(tmp_path / "cache"), ft_lrs=(1e-5, 1e-4, 1e-3),
+                        ft_wds=(1e-5, 1e-4, 1e-3), ft_epochs=5, ft_batch=16, ft_max_extend=6)
+    log: list[str] = []
+    counts = measure.run(store, ["test-measure-tiny-torch"], ["synthetic"],
+                         protocols=("finetune",), seeds=(0, 1, 2), cfg=cfg, log=log.append)
+    assert counts == {"done": 3, "skipped": 0, "failed": 0}, log
+    cells = list(store.load().values())
+    assert len(cells) == 3 and {c["seed"] for c in cells} == {0, 1, 2}
+    c = cells[0]
+    lrs = sorted({float(k.split(",")[0][3:]) for k in c["grid"]})
+    wds = sorted({float(k.split(",")[1][3:]) for k in c["grid"]})
+    assert not c["at_edge"] and lrs[0] < c["lr"] < lrs[-1] and wds[0] < c["wd"] < wds[-1]
+    assert c["lr"] > 1e-3 and lrs[-1] > 1e-3  # the lr axis was extended past the start
+    assert c["config"]["lrs"] == [1e-5, 1e-4, 1e-3]  # the cell's tag is the starting grid
+    assert all(cc["lr"] == c["lr"] and cc["wd"] == c["wd"] for cc in cells)
+    assert c["accuracy"] > 0.5  # 3 well separated classes: chance is 1/3
 
 
 def test_summarise_interval() -> None:

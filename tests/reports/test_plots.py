@@ -50,10 +50,25 @@ def test_interval_figure_has_no_layout_problems_and_one_row_per_metric():
         plots._pyplot().close(fig)
 
 
-@pytest.mark.parametrize("bad", [[("logme", False, 0.7, 0.2, 0.6)], []])
+@pytest.mark.parametrize("bad", [[("logme", False, 0.5, 0.6, 0.2)],
+                                 [("logme", False, float("nan"), 0.2, 0.6)], []])
 def test_interval_records_are_validated(bad):
-    with pytest.raises(ValueError, match="low <= tau <= high|no interval records"):
+    with pytest.raises(ValueError, match="low <= high|no interval records"):
         plots.tau_interval_figure(bad)
+
+
+def test_interval_may_leave_out_its_point_estimate():
+    """Regression: a percentile bootstrap interval can exclude the point estimate (a tau of
+    1.0 whose draws all fall below it, seen in the evidence report); the figure used to
+    refuse such records, now it draws the bar and the marker where they are."""
+    fig = plots.tau_interval_figure([("logme", False, 0.95, 0.40, 0.90),
+                                     ("logme", True, 0.10, 0.20, 0.60)])
+    try:
+        assert plots.layout_problems(fig) == []
+        xs = [x for line in fig.axes[0].get_lines() for x in np.atleast_1d(line.get_xdata())]
+        assert 0.95 in xs and 0.10 in xs
+    finally:
+        plots._pyplot().close(fig)
 
 
 def test_layout_check_catches_the_old_plot_faults():

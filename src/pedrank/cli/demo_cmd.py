@@ -1,12 +1,17 @@
-"""``pedrank demo``: ``pedrank select`` on the installed model zoo and a bundled dataset.
+"""``pedrank demo``: ``pedrank select`` on the whole installed vision pool and a target
+that separates it, with the measured ground truth and intervals.
 
-End to end and offline: every installed zoo vision model on a labelled
-dataset (default: scikit-learn's digits), scored by LogME, SFDA, GBC and
-N-LEEP with and without PED (Li et al., ICCV 2023) through the one pipeline
-(:func:`pedrank.pipeline.select.select`: features cached, PED once per model),
-plus what only the zoo has: a comparison of each ranking with the measured
-ground truth (``zoo_vision_finetune`` / ``zoo_vision_linear_probe``) by
-weighted Kendall tau.
+End to end and offline: every installed zoo vision model on a labelled dataset
+(default: the emoji categories, where the pool spreads by tens of points; when
+the emoji npm data is not installed, scikit-learn's digits, and the demo says
+so), scored by LogME, SFDA (its stable ``sfda_log`` form), GBC (``gbc_log``)
+and N-LEEP with and without PED (Li et al., ICCV 2023) through the one
+pipeline (:func:`pedrank.pipeline.select.select`: features cached, PED once per
+model). What only the zoo adds: each ranking's weighted Kendall tau against the
+measured ground truth (``evidence_ridge``, per-seed replicates, so the tau
+carries a 95% bootstrap interval over them; else ``zoo_vision_finetune`` /
+``zoo_vision_linear_probe``, means only). Every table goes through
+:class:`pedrank.reports.table.Table`.
 """
 
 from __future__ import annotations
@@ -14,8 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 from typing import Any
-
-import numpy as np
 
 from pedrank.cli import CLIError
 from pedrank.cli._common import (
@@ -28,9 +31,13 @@ from pedrank.cli._common import (
     out_dir,
 )
 
-DEFAULT_METRICS = ("logme", "sfda", "gbc", "nleep")
-GT_TABLES = {"finetune": "zoo_vision_finetune", "probe": "zoo_vision_linear_probe"}
-GT_LABELS = {"finetune": "fine-tune", "probe": "probe"}
+DEFAULT_METRICS = ("logme", "sfda_log", "gbc_log", "nleep")
+#: preferred first: a target whose per-seed ground truth exists for the whole pool
+PREFERRED_DATASETS = ("emoji-category", "digits")
+GT_TABLES = {"evidence": "evidence_ridge", "finetune": "zoo_vision_finetune",
+             "probe": "zoo_vision_linear_probe"}
+DEFAULT_MAX_SAMPLES = 600
+N_BOOT = 1000
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -38,35 +45,41 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser(
         "demo",
-        help="rank the installed model zoo on a real dataset, with and without PED",
+        help="rank the installed vision pool on a real dataset, with and without PED",
         description=(
-            "pedrank select on every installed zoo vision model and a labelled dataset: "
-            "LogME/SFDA/GBC/N-LEEP with and without PED, the recommendation, and each "
-            "ranking compared with the measured transfer accuracies (weighted Kendall tau). "
-            "Features are cached; a second run takes seconds."
+            "pedrank select on every installed zoo vision model and a labelled dataset "
+            "(default: emoji categories, else digits): LogME/SFDA/GBC/N-LEEP with and without "
+            "PED, the recommendation, and each ranking compared with the measured transfer "
+            "accuracies (weighted Kendall tau with a 95% bootstrap interval over the ground "
+            "truth's seeds). Features are cached; a second run takes seconds."
         ),
     )
     p.add_argument(
         "--dataset",
-        default="digits",
-        help="digits (default, always available), fashion-mnist, opencv-digits, lfw-subset, or "
-        "an image folder with one sub-folder per class",
+        default=None,
+        help="emoji-category (default when the emoji data is installed: it separates the "
+        "pool), digits (the fallback, always available), emoji-subcategory, fashion-mnist, "
+        "opencv-digits, lfw-subset, or an image folder with one sub-folder per class",
     )
-    p.add_argument("--models", nargs="+", default=None, help="zoo models (default: all vision)")
+    p.add_argument("--models", nargs="+", default=None,
+                   help="zoo models (default: every installed vision model)")
     p.add_argument("--metrics", nargs="+", default=list(DEFAULT_METRICS), help="metric names")
     p.add_argument(
         "--max-samples",
         type=number(int, lo=2),
-        default=None,
-        help="class-stratified subset of the dataset (faster; e.g. 300 for a smoke test)",
+        default=DEFAULT_MAX_SAMPLES,
+        help=f"class-stratified subset of the dataset (default {DEFAULT_MAX_SAMPLES}; the first "
+        "run extracts every model on it, later runs read the cache)",
     )
     p.add_argument("--image-size", type=number(int, lo=8, hi=MAX_IMAGE_SIZE), default=64,
                    help="input side in px (default 64)")
     p.add_argument(
         "--ground-truth",
-        choices=tuple(GT_TABLES),
-        default="finetune",
-        help="which measured accuracy to compare with (default: finetune)",
+        choices=("auto", *GT_TABLES),
+        default="auto",
+        help="measured accuracies to compare with: evidence (ridge probe, 5 seeds: tau with "
+        "an interval), finetune, probe; auto (default): evidence when it has the dataset, "
+        "else finetune",
     )
     p.add_argument(
         "--cache-dir",
@@ -83,16 +96,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-# --------------------------------------------------------------------------- the zoo
+# --------------------------------------------------------------------------- the pool
 
 
 def _zoo_models(requested: list[str] | None, image_size: int
-                ) -> tuple[list[Any], dict[str, str], dict[str, str]]:
-    """(specs to rank, {missing model: install hint}, {skipped model: why})."""
+                ) -> tuple[list[Any], dict[str, str]]:
+    """(specs to rank, {missing model: install hint}): every installed vision model.
+
+    Models with a fixed input size (a graph exported at one resolution) run at that
+    size, the others at ``image_size``.
+    """
     from pedrank.models.loaders import resolve_model
     from pedrank.models.zoo import get_entry, registered_models
 
-    specs, missing, skipped = [], {}, {}
+    specs, missing = [], {}
     for n in requested or registered_models("vision"):
         entry = get_entry(n)  # KeyError for unknown names: a user error
         if entry.kind != "vision":
@@ -100,42 +117,69 @@ def _zoo_models(requested: list[str] | None, image_size: int
         if not entry.is_available():
             missing[n] = entry.install
             continue
-        native = getattr(entry.preprocessing, "size", None)
         fixed = bool(entry.extra.get("fixed_input_size"))
-        if fixed and requested is None and native != image_size:
-            # Running e.g. VGG16 at 240 px costs many minutes on a CPU: only on request.
-            skipped[n] = f"runs only at {native} px; rank it with --models ... {n}"
-            continue
         specs.append(resolve_model(n, image_size=None if fixed else image_size, kind="vision"))
     if not specs:
         hints = "; ".join(f"{n}: {h}" for n, h in missing.items())
         raise CLIError(
-            "no zoo vision model is installed; install them with pip install 'pedrank[zoo]' "
-            f"or individually ({hints})"
+            "no zoo vision model is installed; install the pool with pedrank zoo install --all "
+            f"(or pip install 'pedrank[zoo]'; individually: {hints})"
         )
-    return specs, missing, skipped
+    return specs, missing
 
 
-def _ground_truth(dataset: str, which: str) -> tuple[dict[str, float], str]:
+def _dataset(requested: str | None) -> tuple[str, str | None]:
+    """(dataset, note): the requested one, else the first preferred one that is installed."""
+    if requested is not None:
+        return requested, None
+    from pedrank.datasets.images import available_datasets
+
+    have = available_datasets()
+    name = next(d for d in PREFERRED_DATASETS if d in have or d == "digits")
+    if name == PREFERRED_DATASETS[0]:
+        return name, None
+    return name, (f"the emoji data is not installed (pedrank zoo install emoji-data), so the "
+                  f"demo ranks on {name!r}, where the pool is less well separated")
+
+
+def _ground_truth(dataset: str, which: str
+                  ) -> tuple[dict[str, float], dict[str, list[float]], str]:
+    """(mean accuracy per model, per-seed accuracies per model ({} if none), table name)."""
     from pedrank.groundtruth import tables as groundtruth
 
-    name = GT_TABLES[which]
-    try:
-        table = groundtruth.load(name)
-    except ValueError:
-        return {}, name
-    return dict(table.get(dataset, {})), name
+    order = [which] if which != "auto" else ["evidence", "finetune"]
+    for key in order:
+        name = GT_TABLES[key]
+        try:
+            acc = dict(groundtruth.load(name).get(dataset, {}))
+        except ValueError:
+            continue
+        if acc or key == order[-1]:
+            try:
+                reps = groundtruth.replicates(name).get(dataset, {})
+            except ValueError:  # a published table: means only
+                reps = {}
+            return acc, reps, name
+    return {}, {}, GT_TABLES[order[-1]]
 
 
-def _taus(sel: Any, acc: dict[str, float]) -> dict[str, float | None]:
-    """Weighted Kendall tau of every column against ``acc``, over the models that have one."""
-    from pedrank.core.evaluation import weighted_tau
+def _taus(sel: Any, acc: dict[str, float], reps: dict[str, list[float]]
+          ) -> dict[str, Any]:
+    """Per column: weighted tau against ``acc`` over the models that have one, as an
+    :class:`~pedrank.evaluation.IntervalResult` when every such model has replicates
+    (bootstrap over them), else an :class:`~pedrank.evaluation.EvaluationResult`."""
+    from pedrank.core import evaluation
 
-    out: dict[str, float | None] = {}
+    out: dict[str, Any] = {}
     for c in sel.columns:
         col = {m: v for m, v in sel.scores(c).items() if m in acc}
-        # float(): a plain number whether weighted_tau returns a float or a result object.
-        out[c] = float(weighted_tau(col, {m: acc[m] for m in col})) if len(col) >= 2 else None
+        if len(col) < 2:
+            out[c] = None
+        elif all(len(reps.get(m, ())) >= 2 for m in col):
+            out[c] = evaluation.weighted_tau_interval(col, {m: reps[m] for m in col},
+                                                      n_boot=N_BOOT, seed=0)
+        else:
+            out[c] = evaluation.weighted_tau(col, {m: acc[m] for m in col})
     return out
 
 
@@ -144,104 +188,140 @@ def _key(column: str) -> str:
     return column.replace("PED+", "ped+")
 
 
-def _fmt(v: float | None, width: int = 10) -> str:
-    # 5 significant digits keep e.g. GBC's -1.0677e-26 inside the column.
-    if v is None or not np.isfinite(v):
-        return "n/a".rjust(width)
-    return f"{v:.5g}".rjust(width)
+def _interval(res: Any) -> list[float] | None:
+    return [res.low, res.high] if hasattr(res, "low") else None
+
+
+def _acc_interval(values: list[float]) -> list[float] | None:
+    from pedrank.groundtruth.measure import summarise
+
+    if len(values) < 2:
+        return None
+    s = summarise(values)
+    return [s["lo"], s["hi"]]
 
 
 # --------------------------------------------------------------------------- output
 
 
-def _json(args: argparse.Namespace, sel: Any, gts: list[tuple[str, dict, dict]],
-          missing: dict, skipped: dict) -> str:
-    (gt_name, gt, taus), (other_name, other, taus_o) = gts
+def _json(args: argparse.Namespace, sel: Any, gt: tuple[dict, dict, str], taus: dict,
+          missing: dict, note: str | None) -> str:
+    acc, reps, gt_name = gt
     models = [r.name for r in sel.runs]
     return json.dumps({
         "dataset": args.dataset, "n_samples": sel.dataset["n_samples"],
         "image_size": args.image_size, "ground_truth": gt_name,
-        "accuracy": {m: gt.get(m) for m in models},
+        "accuracy": {m: acc.get(m) for m in models},
+        "accuracy_interval": {m: _acc_interval(reps.get(m, [])) for m in models},
         "scores": {_key(c): sel.scores(c) for c in sel.columns},
-        "weighted_tau": {_key(c): t for c, t in taus.items()},
-        "other_ground_truth": {"name": other_name, "accuracy": {m: other.get(m) for m in models},
-                               "weighted_tau": {_key(c): t for c, t in taus_o.items()}},
+        "weighted_tau": {_key(c): None if t is None else float(t) for c, t in taus.items()},
+        "weighted_tau_interval": {_key(c): _interval(t) for c, t in taus.items()},
         "recommendation": sel.recommendation.text,
         "source_statistics": sel.sources,
-        "missing": missing, "skipped": skipped, "failed": sel.failed, "notes": sel.notes,
+        "missing": missing, "failed": sel.failed,
+        "notes": ([note] if note else []) + sel.notes,
         "seconds": {"extract": sel.timings["extraction"],
                     "source_statistics": sel.timings["source_statistics"],
                     "score": sel.timings["scoring"]},
     }, indent=2)
 
 
-def _print_table(args: argparse.Namespace, sel: Any, gts: list[tuple[str, dict, dict]],
-                 labels: tuple[str, str]) -> None:
-    (gt_name, gt, taus), (other_name, other, taus_o) = gts
-    models = [r.name for r in sel.runs]
-    print(f"pedrank demo: {len(models)} zoo models on {args.dataset!r} "
-          f"({sel.dataset['n_samples']} images, {args.image_size}x{args.image_size} px); "
-          f"ground truth: {gt_name}\n")
-    w = max(len("model"), *(len(m) for m in models)) + 2
-    by_acc = sorted(models, key=lambda m: (-gt.get(m, -np.inf), -other.get(m, -np.inf)))
-    print(f"{'model':<{w}}{labels[0]:>10}{labels[1]:>10}  source statistics")
-    for m in by_acc:
-        print(f"{m:<{w}}{_fmt(gt.get(m))}{_fmt(other.get(m))}  {sel.sources[m]}")
+def _model_table(sel: Any, acc: dict, reps: dict, gt_name: str) -> Any:
+    """Models by measured accuracy: accuracy, its 95% interval, every column's score."""
+    from pedrank.reports.table import Column, Table
+
+    models = sorted((r.name for r in sel.runs), key=lambda m: (-acc.get(m, -1.0), m))
     scores = {c: sel.scores(c) for c in sel.columns}
-    print(f"\n{'scores':<{w}}" + "".join(f"{c:>12}" for c in sel.columns))
-    for m in by_acc:
-        print(f"{m:<{w}}" + "".join(_fmt(scores[c].get(m), 12) for c in sel.columns))
-    for name, t in ((f"tau ({labels[0]})", taus), (f"tau ({labels[1]})", taus_o)):
-        print(f"{name:<{w}}" + "".join(_fmt(t[c], 12) for c in sel.columns))
-    print()
+    rows = []
+    for m in models:
+        ci = _acc_interval(reps.get(m, []))
+        rows.append({"model": m, "acc": acc.get(m),
+                     "ci": None if ci is None else f"[{ci[0]:.3f}, {ci[1]:.3f}]",
+                     **{c: scores[c].get(m) for c in sel.columns}})
+    cols = [Column("model"), Column("acc", f"accuracy ({gt_name})", fmt=".3f"),
+            Column("ci", "95% interval"),
+            *(Column(c, fmt=".5g") for c in sel.columns)]
+    return Table(cols, rows, title="Models, by measured accuracy")
+
+
+def _tau_table(sel: Any, taus: dict) -> Any:
+    """Per column: weighted tau, its interval, the models compared, the top model."""
+    from pedrank.reports.table import Column, Table
+
+    rows = []
     for c in sel.columns:
-        print(f"{c:>12}: {' > '.join(sorted(scores[c], key=lambda m: -scores[c][m]))}")
+        t, sc = taus[c], sel.scores(c)
+        iv = _interval(t)
+        rows.append({"column": c, "tau": None if t is None else float(t),
+                     "ci": None if iv is None else f"[{iv[0]:+.3f}, {iv[1]:+.3f}]",
+                     "top": max(sc, key=sc.get) if sc else None})
+    return Table([Column("column", "metric"), Column("tau", "weighted tau", fmt="+.3f"),
+                  Column("ci", "95% interval"), Column("top", "top-ranked model")], rows,
+                 title="Each ranking against the measured accuracies")
+
+
+def _print_table(args: argparse.Namespace, sel: Any, gt: tuple[dict, dict, str], taus: dict,
+                 note: str | None) -> None:
+    from pedrank.reports.table import Table
+
+    acc, reps, gt_name = gt
+    print(f"pedrank demo: {len(sel.runs)} zoo models on {args.dataset!r} "
+          f"({sel.dataset['n_samples']} images; {args.image_size} px, or the model's fixed "
+          f"size); ground truth: {gt_name}\n")
+    if note:
+        print(f"note: {note}\n")
+    print(_model_table(sel, acc, reps, gt_name).to_text())
+    print()
+    print(_tau_table(sel, taus).to_text())
+    src = Table(["model", "source statistics (PED)"],
+                [{"model": m, "source statistics (PED)": d} for m, d in sel.sources.items()])
+    print()
+    print(src.to_text())
     print(f"\n{sel.recommendation.text}")
-    print(f"\ntau = weighted Kendall tau of each ranking against the measured accuracies "
-          f"({gt_name}, {other_name}), over the models that have one")
-    for acc, name in ((gt, gt_name), (other, other_name)):
-        if not acc:
-            print(f"no ground truth for {args.dataset!r} in {name}")
-        elif any(m not in acc for m in models):
-            print(f"not in {name}: {', '.join(m for m in models if m not in acc)}")
+    how = (f"95% percentile bootstrap over the ground truth's per-seed accuracies ({N_BOOT} "
+           "draws; the target samples are not resampled here)" if reps
+           else "no interval: this ground truth has means only")
+    print(f"\nweighted tau: weighted Kendall tau of each ranking against {gt_name}, over the "
+          f"models that have an accuracy; {how}")
+    if not acc:
+        print(f"no ground truth for {args.dataset!r} in {gt_name}")
+    elif any(r.name not in acc for r in sel.runs):
+        print(f"not in {gt_name}: {', '.join(r.name for r in sel.runs if r.name not in acc)}")
 
 
-def _print_tail(sel: Any, missing: dict, skipped: dict, cache_dir: str) -> None:
+def _print_tail(sel: Any, missing: dict, cache_dir: str) -> None:
     t = sel.timings
     n_cached = sum(r.from_cache for r in sel.runs)
     print(f"\ntimes: extraction {t['extraction']:.1f} s ({n_cached}/{len(sel.runs)} from cache), "
           f"source statistics {t['source_statistics']:.1f} s, scoring {t['scoring']:.1f} s; "
           f"cache: {cache_dir}")
     for title, items in (("not installed (not ranked)", missing),
-                         ("skipped by default (not ranked)", skipped),
                          ("failed (not ranked)", sel.failed)):
         if items:
             print(f"\n{title}:")
             for n, why in items.items():
                 print(f"  {n}: {why}")
-    for note in sel.notes:
-        print(f"note: {note}")
+    for line in sel.notes:
+        print(f"note: {line}")
 
 
 def run(args: argparse.Namespace) -> int:
     from pedrank.cli.select_cmd import run_selection
 
     check_device(args.device)  # flags first: a device this machine lacks names --device
-    specs, missing, skipped = _zoo_models(args.models, args.image_size)
+    specs, missing = _zoo_models(args.models, args.image_size)
+    args.dataset, note = _dataset(args.dataset)
     # image_size=None: each spec carries its own input size (fixed-size graphs keep theirs).
     sel = run_selection(args, specs, args.dataset, metrics=args.metrics, ped="both",
                         image_size=None)
     if len(sel.runs) < 2:
         raise CLIError("ranking needs at least 2 models with features; "
                        + "; ".join(f"{m}: {e}" for m, e in sel.failed.items()))
-    other = next(k for k in GT_TABLES if k != args.ground_truth)
-    gts = []
-    for which in (args.ground_truth, other):
-        acc, name = _ground_truth(args.dataset, which)
-        gts.append((name, acc, _taus(sel, acc)))
+    gt = _ground_truth(args.dataset, args.ground_truth)
+    taus = _taus(sel, gt[0], gt[1])
     if args.format == "json":
-        print(_json(args, sel, gts, missing, skipped))
+        print(_json(args, sel, gt, taus, missing, note))
         return 0
-    _print_table(args, sel, gts, (GT_LABELS[args.ground_truth], GT_LABELS[other]))
-    _print_tail(sel, missing, skipped, args.cache_dir)
+    _print_table(args, sel, gt, taus, note)
+    _print_tail(sel, missing, args.cache_dir)
     return 0

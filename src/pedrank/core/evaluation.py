@@ -14,7 +14,9 @@ statistic.
 
 Uncertainty (issue 10, item 4): :func:`weighted_tau_interval` bootstraps the
 weighted tau of one target over ground-truth replicates (the accuracy of each model
-per split seed) and, optionally, over target samples (score bootstrap draws);
+per split seed), over target samples (scores recomputed on the class-stratified
+resamples of :func:`stratified_resamples`, e.g. by :func:`resampled_scores`), or
+over both at once;
 :func:`mean_over_targets` averages per-target results with a paired interval;
 :func:`ped_gain` is the paired gain of PED (with minus without) with its interval
 and a sign test (:func:`scipy.stats.binomtest`); :func:`noise_ceiling` is the tau of
@@ -29,7 +31,7 @@ Bootstrap", 1993 (percentile intervals).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -350,7 +352,7 @@ def _resampled_means(values: np.ndarray, counts: np.ndarray, n_boot: int,
 
 def weighted_tau_interval(scores: Any, replicates: Any, score_draws: Any = None, *,
                           n_boot: int = 1000, confidence: float = 0.95,
-                          seed: int | None = 0) -> IntervalResult:
+                          seed: int | None = 0, resample: str | None = None) -> IntervalResult:
     """Weighted tau of one target with a bootstrap interval.
 
     The statistic is the weighted tau between ``scores`` and each model's mean
@@ -375,7 +377,14 @@ def weighted_tau_interval(scores: Any, replicates: Any, score_draws: Any = None,
         Coverage of the percentile interval.
     seed : int or None
         Seed of the resampling. The same seed, models and shapes give the same
-        resamples, so two calls (say without and with PED) are paired draw by draw.
+        resamples, so two calls (say without and with PED) are paired draw by draw
+        (for every ``resample`` choice: both random streams are always drawn).
+    resample : {"both", "replicates", "samples"} or None
+        What each bootstrap draw resamples: the ground-truth replicates and the
+        score draws (``"both"``, the default when ``score_draws`` is given), the
+        replicates only (scores fixed; the default without ``score_draws``), or the
+        score draws only (ground truth fixed at the mean; ``"samples"``). Comparing
+        the three shows which source of noise dominates.
 
     Returns
     -------
@@ -390,6 +399,16 @@ def weighted_tau_interval(scores: Any, replicates: Any, score_draws: Any = None,
     1.0
     >>> bool(res.low < res.high <= 1.0)
     True
+
+    Scores recomputed on 3 resamples of the target samples (one column per
+    resample), resampled together with the replicates:
+
+    >>> draws = {"a": [3.0, 2.9, 3.1], "b": [2.0, 3.0, 2.1], "c": [1.0, 1.2, 0.9]}
+    >>> both = weighted_tau_interval({"a": 3.0, "b": 2.0, "c": 1.0}, reps, draws, n_boot=200)
+    >>> only = weighted_tau_interval({"a": 3.0, "b": 2.0, "c": 1.0}, reps, draws, n_boot=200,
+    ...                              resample="samples")
+    >>> bool(both.low <= only.high), both.statistic
+    (True, 1.0)
     """
     _check_confidence(confidence, n_boot)
     names = list(scores) if isinstance(scores, Mapping) else None
@@ -401,20 +420,174 @@ def weighted_tau_interval(scores: Any, replicates: Any, score_draws: Any = None,
                          f"replicates ({acc.shape[0]})")
     if not np.isfinite(s).all():
         raise ValueError("scores must be finite")
+    resample = _check_resample(resample, score_draws is not None)
     rng = np.random.default_rng(seed)
-    point = float(stats.weightedtau(s, np.nansum(acc, axis=1) / counts).statistic)
+    mean_acc = np.nansum(acc, axis=1) / counts
+    point = float(stats.weightedtau(s, mean_acc).statistic)
     acc_b = _resampled_means(acc, counts, int(n_boot), rng)
-    if score_draws is None:
-        s_b = np.broadcast_to(s, acc_b.shape)
-    else:
-        sd, sd_counts = _ragged(score_draws, "score_draws", names)
-        if sd.shape[0] != s.size or (sd_counts != sd.shape[1]).any():
-            raise ValueError("score_draws needs the same number of draws for every model")
-        s_b = sd[:, rng.integers(0, sd.shape[1], size=int(n_boot))].T
+    if resample == "samples":
+        acc_b = np.broadcast_to(mean_acc, acc_b.shape)
+    s_b = _score_draw_matrix(s, score_draws, names, resample, int(n_boot), rng)
     draws = np.array([stats.weightedtau(sb, ab).statistic for sb, ab in zip(s_b, acc_b,
                                                                              strict=True)])
     low, high = _percentiles(draws, confidence)
     return IntervalResult(point, low, high, float(confidence), draws)
+
+
+def _check_resample(resample: str | None, have_draws: bool) -> str:
+    """The resampling choice of :func:`weighted_tau_interval`, defaulted and checked."""
+    if resample is None:
+        return "both" if have_draws else "replicates"
+    if resample not in ("both", "replicates", "samples"):
+        raise ValueError(f"resample must be 'both', 'replicates' or 'samples'; got {resample!r}")
+    if resample != "replicates" and not have_draws:
+        raise ValueError(f"resample={resample!r} needs score_draws (scores recomputed on "
+                         "resampled target samples); pass them or use resample='replicates'")
+    return resample
+
+
+def _score_draw_matrix(s: np.ndarray, score_draws: Any, names: list[str] | None,
+                       resample: str, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """(n_boot, n_models) scores of each bootstrap draw: one score draw (the same index for
+    every model) per draw, or the fixed scores when the samples are not resampled. The
+    draw indices are taken from ``rng`` either way, so paired calls stay paired."""
+    if score_draws is None:
+        return np.broadcast_to(s, (n_boot, s.size))
+    sd, sd_counts = _ragged(score_draws, "score_draws", names)
+    if sd.shape[0] != s.size or (sd_counts != sd.shape[1]).any():
+        raise ValueError("score_draws needs the same number of draws for every model")
+    s_b = sd[:, rng.integers(0, sd.shape[1], size=n_boot)].T
+    return np.broadcast_to(s, (n_boot, s.size)) if resample == "replicates" else s_b
+
+def stratified_resamples(labels: Any, n_resamples: int, *, seed: int = 0,
+                         start: int = 0, fraction: float | None = None) -> np.ndarray:
+    """Class-stratified resamples of a target's samples, as positions.
+
+    Without ``fraction`` (the bootstrap), resample ``j`` draws, for every class, as
+    many positions of that class as it has, uniformly with replacement, and puts
+    them where that class's positions were: ``labels[idx[j]]`` equals ``labels``,
+    so every resample keeps the class sizes (the metrics need every class present;
+    Efron & Tibshirani, 1993, ch. 6: the stratified bootstrap).
+
+    With ``fraction`` (subsampling), it draws ``ceil(fraction * size)`` positions of
+    each class (at least 2, at most all) *without* replacement, in class order.
+    ``fraction=0.5`` is the half-sample method (McCarthy, 1969): the spread of a
+    smooth statistic over half-samples matches its sampling spread on the full
+    sample, and no sample is duplicated, which matters for metrics that a
+    duplicated sample shifts systematically (LogME's evidence, H-score's rank,
+    PARC's correlations, N-LEEP's mixture).
+
+    Scoring ``X[idx[j]], labels[idx[j]]`` for each ``j`` gives the score draws of
+    :func:`weighted_tau_interval`.
+
+    Parameters
+    ----------
+    labels : array-like of shape (n_samples,)
+        Class label per sample.
+    n_resamples : int
+        How many resamples.
+    seed : int
+        Seed. Resample ``j`` depends on ``seed`` and ``j`` only (one
+        :class:`numpy.random.SeedSequence` child per resample), so a longer run
+        extends a shorter one and a resumed run redraws the same resamples.
+    start : int
+        Index of the first resample returned (resample ``start + i`` in row ``i``).
+    fraction : float in (0, 1], optional
+        Subsample this share of every class without replacement (see above).
+
+    Returns
+    -------
+    ndarray of int64, shape (n_resamples, n_samples) or (n_resamples, n_kept)
+
+    Examples
+    --------
+    >>> y = [0, 0, 0, 1, 1]
+    >>> idx = stratified_resamples(y, 4, seed=1)
+    >>> idx.shape
+    (4, 5)
+    >>> bool((np.asarray(y)[idx] == y).all())
+    True
+    >>> bool((stratified_resamples(y, 2, seed=1, start=2) == idx[2:]).all())
+    True
+    >>> half = stratified_resamples(y, 3, seed=1, fraction=0.5)
+    >>> half.shape, all(np.unique(r).size == r.size for r in half)
+    ((3, 4), True)
+    """
+    y = np.asarray(labels).reshape(-1)
+    if isinstance(n_resamples, bool) or int(n_resamples) != n_resamples or n_resamples < 0:
+        raise ValueError(f"n_resamples must be a non-negative integer; got {n_resamples}")
+    if isinstance(start, bool) or int(start) != start or start < 0:
+        raise ValueError(f"start must be a non-negative integer; got {start}")
+    if y.size == 0:
+        raise ValueError("labels is empty: there is nothing to resample")
+    if fraction is not None and not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be in (0, 1]; got {fraction}")
+    groups = [np.flatnonzero(y == c) for c in np.unique(y)]
+    children = np.random.SeedSequence(int(seed)).spawn(int(start) + int(n_resamples))
+    if fraction is None:
+        out = np.empty((int(n_resamples), y.size), dtype=np.int64)
+        for row, child in enumerate(children[int(start):]):
+            rng = np.random.default_rng(child)
+            for pos in groups:  # one draw per class (a handful to a hundred classes)
+                out[row, pos] = pos[rng.integers(0, pos.size, size=pos.size)]
+        return out
+    keep = [min(g.size, max(2, int(np.ceil(fraction * g.size)))) for g in groups]
+    out = np.empty((int(n_resamples), sum(keep)), dtype=np.int64)
+    for row, child in enumerate(children[int(start):]):
+        rng = np.random.default_rng(child)
+        out[row] = np.concatenate([g[np.sort(rng.permutation(g.size)[:k])]
+                                   for g, k in zip(groups, keep, strict=True)])
+    return out
+
+
+def resampled_scores(score: Callable[[np.ndarray, np.ndarray], float], features: Any,
+                     labels: Any, n_resamples: int, *, seed: int = 0, start: int = 0,
+                     fraction: float | None = None) -> np.ndarray:
+    """A metric recomputed on class-stratified bootstrap resamples of the target samples.
+
+    ``score(features[idx], labels[idx])`` for each row ``idx`` of
+    :func:`stratified_resamples` ``(labels, n_resamples, seed=seed, start=start,
+    fraction=fraction)`` (``fraction=0.5``: half-samples, no sample duplicated).
+    Called with the same ``seed`` for every model of a target, draw ``j`` of every
+    model comes from the same resample, as :func:`weighted_tau_interval` needs for
+    its ``score_draws``. A failing resample (the metric raises ``ValueError`` or
+    returns a non-finite value) is ``nan``; leave such draws out for every model.
+
+    Parameters
+    ----------
+    score : callable ``(X, y) -> float``
+        The metric, e.g. ``lambda X, y: pedrank.score(X, y, metric="logme")``.
+    features : array-like of shape (n_samples, n_features)
+    labels : array-like of shape (n_samples,)
+    n_resamples, seed, start, fraction
+        As :func:`stratified_resamples`.
+
+    Returns
+    -------
+    ndarray of float64, shape (n_resamples,)
+
+    Examples
+    --------
+    >>> X = np.arange(12.0).reshape(6, 2)
+    >>> y = np.array([0, 0, 0, 1, 1, 1])
+    >>> draws = resampled_scores(lambda X, y: float(X[y == 1].mean() - X[y == 0].mean()),
+    ...                          X, y, 5, seed=2)
+    >>> draws.shape, bool(np.isfinite(draws).all())
+    ((5,), True)
+    """
+    X = np.asarray(features)
+    y = np.asarray(labels).reshape(-1)
+    if X.shape[0] != y.size:
+        raise ValueError(f"features has {X.shape[0]} rows but labels has {y.size} entries")
+    out = np.full(int(n_resamples), np.nan)
+    rows = stratified_resamples(y, n_resamples, seed=seed, start=start, fraction=fraction)
+    for j, idx in enumerate(rows):
+        try:
+            out[j] = float(score(X[idx], y[idx]))
+        except ValueError:  # e.g. a resample on which the metric is undefined
+            continue
+    out[~np.isfinite(out)] = np.nan
+    return out
 
 
 def _as_results(results: Any, name: str) -> list[IntervalResult]:
@@ -580,7 +753,9 @@ __all__ = [
     "ped_gain",
     "recall_at_k",
     "rel_at_k",
+    "resampled_scores",
     "spearman",
+    "stratified_resamples",
     "weighted_tau",
     "weighted_tau_interval",
 ]

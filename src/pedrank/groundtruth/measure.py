@@ -345,8 +345,15 @@ def search_grid(
     """Grid search over (lr, wd) extended until the best point is inside the grid.
 
     ``evaluate(lr, wd)`` returns validation accuracy; already evaluated points
-    are reused. Extension stops after ``max_extend`` rounds (reported as
-    ``"at_edge": True``). Ties go to the first evaluated point in grid order.
+    are reused. An axis whose best value is its smallest or largest is extended
+    by one decade past it, and the search repeats; it stops when the best point
+    is interior on both axes, or after ``max_extend`` rounds (then reported as
+    ``"at_edge": True``). Ties (validation accuracies are multiples of 1/n, so
+    ties are common) go to the tied point with the fewest edge coordinates, then
+    to the first in grid order: an axis along which accuracy is flat (weight
+    decay often is) then settles on an interior value instead of being extended
+    for ever. A grid where every point ties (all at chance, say) is no evidence
+    for an interior optimum: its learning-rate axis is widened both ways.
     """
     scores: dict[tuple[float, float], float] = {}
     lrs, wds = tuple(sorted(lrs)), tuple(sorted(wds))
@@ -355,8 +362,12 @@ def search_grid(
             for wd in wds:
                 if (lr, wd) not in scores:
                     scores[(lr, wd)] = float(evaluate(lr, wd))
-        (best_lr, best_wd) = max(((lr, wd) for lr in lrs for wd in wds), key=lambda p: scores[p])
+        best_lr, best_wd = _best_point(scores, lrs, wds)
         new_lrs, new_wds = _extend(lrs, best_lr), _extend(wds, best_wd)
+        if len({scores[(lr, wd)] for lr in lrs for wd in wds}) == 1:
+            # A flat grid (every point ties, e.g. all at chance) says nothing about where
+            # the optimum is: widen the learning rate, the axis that matters, both ways.
+            new_lrs = (lrs[0] / 10.0, *lrs, lrs[-1] * 10.0)
         if new_lrs is None and new_wds is None:
             return {
                 "lr": best_lr,
@@ -373,6 +384,18 @@ def search_grid(
         "at_edge": True,
         "grid": _grid_dict(scores),
     }
+
+
+def _best_point(scores: dict[tuple[float, float], float], lrs: tuple[float, ...],
+                wds: tuple[float, ...]) -> tuple[float, float]:
+    """The best (lr, wd) of the current grid; among ties the most interior, then grid order."""
+    points = [(lr, wd) for lr in lrs for wd in wds]
+    top = max(scores[p] for p in points)
+
+    def edges(p: tuple[float, float]) -> int:
+        return int(p[0] in (lrs[0], lrs[-1])) + int(p[1] in (wds[0], wds[-1]))
+
+    return min((p for p in points if scores[p] == top), key=edges)  # min keeps grid order
 
 
 def _grid_dict(scores: dict[tuple[float, float], float]) -> dict[str, float]:
@@ -445,8 +468,16 @@ def _ft_eval(
 # --------------------------------------------------------------------------- driver
 
 
-def _features(model: str, target: TargetData, cfg: MeasureConfig) -> np.ndarray:
-    from pedrank.models.extract import default_cache_dir, extract_zoo
+def _features(
+    model: str, target: TargetData, cfg: MeasureConfig, cached_only: bool = False
+) -> np.ndarray:
+    """Features of ``model`` on the target's pool (extracted once, then from the cache).
+
+    ``cached_only``: never load the model; a pool whose features are not (all) in the
+    cache raises :class:`FeaturesNotCached` (a reader beside a running measurement
+    waits for its extraction instead of repeating it).
+    """
+    from pedrank.models.extract import DEFAULT_CHUNK, default_cache_dir, extract_with_loader
     from pedrank.models.zoo import get_entry
 
     entry = get_entry(model)
@@ -455,11 +486,30 @@ def _features(model: str, target: TargetData, cfg: MeasureConfig) -> np.ndarray:
     if target.kind == "vision" and resizable and not entry.extra.get("fixed_input_size"):
         step = int(entry.extra.get("patch_multiple", 1))  # ViTs: a whole number of patches
         size = -(-cfg.image_size // step) * step
-    data = _Pool(target.pool_inputs, target.pool_id)
-    fs = extract_zoo(
-        model, data, image_size=size, progress=False, cache_dir=cfg.cache_dir or default_cache_dir()
+    pre = entry.preprocessing if size is None else entry.preprocessing.with_size(size)
+
+    def not_cached() -> Any:
+        raise FeaturesNotCached(f"features of {model} on {target.name} are not cached yet")
+
+    # extract_zoo's call, spelled out so that the loader can be swapped (same cache key)
+    fs = extract_with_loader(
+        not_cached if cached_only else entry.load,
+        _Pool(target.pool_inputs, target.pool_id),
+        preprocess=pre,
+        model_key=entry.cache_id,
+        batch_size=64,
+        device=None,
+        cache_dir=cfg.cache_dir or default_cache_dir(),
+        output_name=None,
+        chunk_size=DEFAULT_CHUNK,
+        progress=False,
+        desc=model,
     )
     return np.asarray(fs.features, dtype=np.float64)[target.index]
+
+
+class FeaturesNotCached(LookupError):
+    """Raised by :func:`_features` with ``cached_only=True`` on a cache miss."""
 
 
 @dataclass(frozen=True)

@@ -77,12 +77,32 @@ def replicates(name: str) -> dict[str, dict[str, list[float]]]:
     :func:`load` gives their means. Tables without replicates (the published
     ones) raise ``ValueError``.
     """
-    reps = metadata(name).get("_replicates")
+    return _parse_replicates(metadata(name).get("_replicates"), f"ground-truth table {name!r}")
+
+
+def replicates_file(path: str | os.PathLike[str]) -> dict[str, dict[str, list[float]]]:
+    """Per-seed accuracies (``_replicates``) of a ground-truth JSON file, as :func:`replicates`.
+
+    Files without replicates raise ``ValueError``.
+    """
+    p = Path(path)
+    try:
+        raw = json.loads(p.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{p}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    return _parse_replicates(raw.get("_replicates") if isinstance(raw, dict) else None, str(p))
+
+
+def _parse_replicates(reps: Any, origin: str) -> dict[str, dict[str, list[float]]]:
+    """``{target: {model: [float]}}`` from a ``_replicates`` entry (``ValueError`` if absent)."""
     if not isinstance(reps, dict):
-        raise ValueError(f"ground-truth table {name!r} has no per-seed replicates")
-    return {
-        str(t): {str(m): [float(a) for a in v] for m, v in ms.items()} for t, ms in reps.items()
-    }
+        raise ValueError(f"{origin} has no per-seed replicates")
+    try:
+        return {str(t): {str(m): [float(a) for a in v] for m, v in ms.items()}
+                for t, ms in reps.items()}
+    except (AttributeError, TypeError, ValueError):
+        raise ValueError(f"{origin}: _replicates must map targets to {{model: [accuracy per "
+                         "seed]}}") from None
 
 
 def load_file(path: str | os.PathLike[str]) -> Table:
@@ -101,4 +121,4 @@ def load_file(path: str | os.PathLike[str]) -> Table:
     return _parse(raw, str(p))
 
 
-__all__ = ["available", "load", "load_file", "metadata", "replicates"]
+__all__ = ["available", "load", "load_file", "metadata", "replicates", "replicates_file"]

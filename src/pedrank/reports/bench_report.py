@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import math
 import time
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pedrank.pipeline.bench.config import BenchConfig
+import numpy as np
+
+from pedrank.pipeline.bench.config import BASELINE, BenchConfig
 from pedrank.pipeline.bench.runner import Grid, load_groundtruth, plan_grid
 from pedrank.pipeline.bench.store import CellResult, ResultStore
 from pedrank.reports._templates import render
@@ -102,6 +105,11 @@ class BenchResults:
     runs: list[dict[str, Any]]
     tables: dict[str, EvaluationTable]
     missing: list[str]
+    #: per metric setting: the mean weighted tau over datasets with its interval
+    #: (:func:`tau_intervals`); empty without ground truth
+    intervals: list[dict[str, Any]] = field(default_factory=list)
+    #: what those intervals resample (shown under the plot)
+    interval_note: str = ""
 
     @property
     def rows(self) -> list[tuple[str, str]]:
@@ -149,7 +157,93 @@ def collect(config: BenchConfig, store: ResultStore | None = None) -> BenchResul
     res.missing = _missing_lines(res)
     if gt is not None:
         res.tables = _tables(res, gt)
+        res.intervals, res.interval_note = tau_intervals(res, _replicates(config.groundtruth))
     return res
+
+
+def _replicates(spec: str | None) -> dict[str, dict[str, list[float]]]:
+    """Per-seed ground truth of a table name or JSON file; ``{}`` when it has none."""
+    from pedrank.groundtruth import tables as groundtruth
+
+    if spec is None:
+        return {}
+    path = Path(spec)
+    try:
+        if path.suffix == ".json" or path.is_file():
+            return groundtruth.replicates_file(path)
+        return groundtruth.replicates(spec)
+    except (ValueError, OSError):  # published tables carry means only
+        return {}
+
+
+def _dataset_taus(res: BenchResults, row: tuple[str, str],
+                  reps: dict[str, dict[str, list[float]]], n_boot: int
+                  ) -> tuple[list[Any], int]:
+    """Per dataset: a tau :class:`~pedrank.evaluation.IntervalResult` over ground-truth
+    replicates where every scored model has them, else a zero-width one at the tau;
+    and how many datasets had replicates."""
+    from pedrank.core import evaluation
+
+    table = res.tables["weighted_tau"]
+    out, n_reps = [], 0
+    for d in res.grid.datasets:
+        tau = table.values[row].get(d)
+        if tau is None:
+            continue
+        acc = res.groundtruth.get(d, {}) if res.groundtruth else {}
+        sc = {m: s for m, s in res.scores(*row, d).items() if m in acc}
+        rep = reps.get(d, {})
+        if sc and all(rep.get(m) for m in sc):
+            out.append(evaluation.weighted_tau_interval(
+                sc, {m: rep[m] for m in sc}, n_boot=n_boot, seed=zlib.crc32(d.encode())))
+            n_reps += 1
+        else:
+            out.append(evaluation.IntervalResult(tau, tau, tau, 0.95, np.full(n_boot, tau)))
+    return out, n_reps
+
+
+def tau_intervals(res: BenchResults, reps: dict[str, dict[str, list[float]]], *,
+                  n_boot: int = 1000) -> tuple[list[dict[str, Any]], str]:
+    """Mean weighted tau over datasets with a 95% interval, per metric setting.
+
+    With per-seed ground truth (``reps``, e.g. ``pedrank.groundtruth.replicates``)
+    the interval is the percentile bootstrap over those replicates
+    (:func:`pedrank.evaluation.weighted_tau_interval`, averaged over datasets by
+    :func:`~pedrank.evaluation.mean_over_targets`); without it, over the datasets
+    (each draw the mean over a with-replacement resample of the datasets; zero
+    width with one dataset). Returns the records for
+    :func:`pedrank.reports.plots.plot_tau_intervals` (``metric``, ``ped``, ``tau``,
+    ``low``, ``high``; a PED setting other than ``ped`` is named in ``metric``)
+    and a note saying which interval it is.
+    """
+    from pedrank.core import evaluation
+
+    recs, kinds = [], set()
+    for row in res.rows:
+        per_d, n_reps = _dataset_taus(res, row, reps, n_boot)
+        if not per_d:
+            continue
+        with_reps = n_reps > 0
+        if with_reps or len(per_d) == 1:
+            mean = evaluation.mean_over_targets(per_d)
+            lo, hi = mean.low, mean.high
+            kinds.add("replicates" if with_reps else "none")
+        else:
+            taus = np.array([r.statistic for r in per_d])
+            picks = np.random.default_rng(0).integers(0, taus.size, (n_boot, taus.size))
+            lo, hi = np.percentile(taus[picks].mean(axis=1), [2.5, 97.5])
+            kinds.add("datasets")
+        metric, variant = row
+        name = metric if variant in (BASELINE, "ped") else f"{metric} [{variant}]"
+        recs.append({"metric": name, "ped": variant != BASELINE,
+                     "tau": float(np.mean([r.statistic for r in per_d])),
+                     "low": float(lo), "high": float(hi), "datasets": len(per_d)})
+    words = {"replicates": "the ground truth's per-seed replicates",
+             "datasets": "the datasets (no per-seed ground truth)",
+             "none": "nothing: one dataset and no per-seed ground truth, so the bar has no width"}
+    note = ("Weighted τ, mean over datasets, per metric setting; 95% percentile bootstrap "
+            f"over {' / '.join(words[k] for k in sorted(kinds))}." if recs else "")
+    return recs, note
 
 
 def _tables(res: BenchResults, gt: dict[str, dict[str, float]]
@@ -264,11 +358,14 @@ def _make_plots(res: BenchResults, out: Path, formats: Sequence[str]
         import matplotlib  # noqa: F401
     except ImportError:
         return [], "Plots skipped: matplotlib is not installed (pip install 'pedrank[plot]')."
-    from pedrank.reports.plots import plot_gain, plot_scatter
+    from pedrank.reports.plots import plot_gain, plot_scatter, plot_tau_intervals
 
     pngs = plot_scatter(res, out, formats)
     gain = plot_gain(res, out, formats)
-    return [*pngs, *([gain] if gain is not None else [])], None
+    taus = ([plot_tau_intervals(res.intervals, out, formats=formats,
+                                title="Weighted τ, mean over datasets (95% interval)")]
+            if res.intervals else [])
+    return [*pngs, *([gain] if gain is not None else []), *taus], None
 
 
 def _missing_shown(res: BenchResults) -> list[str]:
@@ -299,6 +396,7 @@ def _report_context(config: BenchConfig, res: BenchResults, plots: list[Path],
         "table_note": note + "Bold: best of each column.",
         "timing": _timing_table(res), "runs": _runs_table(res),
         "plot_note": plot_note, "plots": plots, "missing": _missing_shown(res),
+        "interval_note": res.interval_note if plots else "",
     }
 
 

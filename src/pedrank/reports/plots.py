@@ -281,9 +281,11 @@ def _interval_records(records: Iterable[Any]) -> list[tuple[str, bool, float, fl
             r = (r["metric"], r["ped"], r["tau"], r["low"], r["high"])
         metric, ped, t, lo, hi = r
         t, lo, hi = float(t), float(lo), float(hi)
-        if not (lo <= t <= hi):
-            raise ValueError(f"{metric} (ped={ped}): need low <= tau <= high, got "
-                             f"{lo} <= {t} <= {hi}")
+        # A percentile interval may leave out its own point estimate (a skewed bootstrap
+        # distribution, e.g. near tau = 1), so only the interval's own order is checked.
+        if not (np.isfinite([t, lo, hi]).all() and lo <= hi):
+            raise ValueError(f"{metric} (ped={ped}): need finite tau and low <= high, got "
+                             f"tau={t}, [{lo}, {hi}]")
         rows.append((str(metric), bool(ped), t, lo, hi))
     if not rows:
         raise ValueError("no interval records to plot")
@@ -298,7 +300,9 @@ def tau_interval_figure(records: Iterable[Any], *, title: str = "Weighted τ wit
     ----------
     records
         ``(metric, ped, tau, low, high)`` tuples, or mappings with those keys;
-        ``ped`` is a bool; ``low <= tau <= high`` (e.g. a bootstrap interval).
+        ``ped`` is a bool; ``low <= high`` (e.g. a bootstrap percentile interval,
+        which may leave out ``tau``: the bar is drawn from ``low`` to ``high`` and
+        the marker at ``tau`` wherever it is).
     title, xlabel
         The axes' title and x label.
     """
@@ -316,8 +320,10 @@ def tau_interval_figure(records: Iterable[Any], *, title: str = "Weighted τ wit
                 continue
             y = np.array([y_of[m] + dy for m, *_ in sel])
             t, lo, hi = (np.array([r[k] for r in sel]) for k in (2, 3, 4))
-            ax.errorbar(t, y, xerr=np.vstack([t - lo, hi - t]), fmt=marker, color=color,
-                        ms=4, lw=1, capsize=2, label=label)
+            ax.hlines(y, lo, hi, color=color, lw=1)
+            for edge in (lo, hi):  # caps
+                ax.plot(edge, y, "|", color=color, ms=5, mew=1)
+            ax.plot(t, y, marker, color=color, ms=4, ls="none", label=label)
         ax.axvline(0.0, color="0.6", lw=0.6, zorder=0)
         ax.set_yticks(range(len(metrics)), [display_name(m) for m in metrics])
         ax.set_ylim(len(metrics) - 0.5, -0.5)  # first metric on top
