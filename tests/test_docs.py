@@ -21,7 +21,7 @@ README_SETUP = [
     "## Set-up on a fresh machine",
     "",
     "```bash",
-    "# 1. install and run the main job: rank the offline model zoo on the bundled digits data,",
+    "# 1. install and run the main job: rank every installed zoo model on the emoji categories",
 ]
 
 
