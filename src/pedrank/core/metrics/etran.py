@@ -217,6 +217,9 @@ def etran(X: Any, y: Any, *, weights: tuple[float, float, float] = (1.0, 1.0, 1.
         Weights of (energy, classification, regression) in the raw sum.
     energy_fraction, regression_energy : float
         See :func:`etran_terms`.
+
+    Other Parameters
+    ----------------
     dtype : {"float64", "float32"}, optional
         Compute dtype of the large Gram/scatter products (default float64). float32 is
         opt-in: those products run in float32, everything after them in float64;

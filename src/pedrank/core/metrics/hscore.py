@@ -161,6 +161,9 @@ def hscore(X: Any, y: Any, *, device: str | None = None) -> float:
         Target labels (any type, at least two classes).
     device : str, optional
         ``"cpu"`` / ``"cuda"``: compute with the PyTorch back end.
+
+    Other Parameters
+    ----------------
     dtype : {"float64", "float32"}, optional
         Compute dtype of the large Gram/scatter products (default float64). float32 is
         opt-in: those products run in float32, everything after them in float64;

@@ -190,6 +190,9 @@ def logme(X: Any, y: Any, *, task: str | None = None, regression: bool | None = 
         Older spelling of ``task="regression"`` (kept for compatibility).
     device : str, optional
         PyTorch back end device (classification only).
+
+    Other Parameters
+    ----------------
     dtype : {"float64", "float32"}, optional
         Compute dtype of the large Gram/scatter products (default float64). float32 is
         opt-in: those products run in float32, everything after them in float64;

@@ -279,6 +279,9 @@ def ncti(X: Any, y: Any, *, weights: tuple[float, float, float] = (1.0, 1.0, 1.0
         Weights of (SELI, NCC, VC) in the raw sum.
     n_components, n_shrink_components : int
         See :func:`ncti_terms`.
+
+    Other Parameters
+    ----------------
     dtype : {"float64", "float32"}, optional
         Compute dtype of the large Gram/scatter products (default float64). float32 is
         opt-in: those products run in float32, everything after them in float64;

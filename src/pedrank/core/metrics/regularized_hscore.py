@@ -131,6 +131,9 @@ def regularized_hscore(X: Any, y: Any) -> float:
         Target features.
     y : array-like, shape (N,)
         Target labels (any type, at least two classes).
+
+    Other Parameters
+    ----------------
     dtype : {"float64", "float32"}, optional
         Compute dtype of the large Gram/scatter products (default float64). float32 is
         opt-in: those products run in float32, everything after them in float64;

@@ -70,6 +70,9 @@ def sfda(X: Any, y: Any, *, device: str | None = None, stable: bool = False) -> 
     stable : bool
         Return ``-log(1 - SFDA)``, computed from the logits without rounding
         ``1 - p`` (see :func:`sfda_log`); default False: the published value.
+
+    Other Parameters
+    ----------------
     dtype : {"float64", "float32"}, optional
         Compute dtype of the large Gram/scatter products (default float64). float32 is
         opt-in: those products run in float32, everything after them in float64;

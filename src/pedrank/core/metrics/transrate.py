@@ -115,6 +115,9 @@ def transrate(X: Any, y: Any, *, eps: float = 1e-4, variant: str = "official") -
         Distortion of the coding rate (default 1e-4, as in the authors' code).
     variant : {"official", "paper"}
         Which published form (see above).
+
+    Other Parameters
+    ----------------
     dtype : {"float64", "float32"}, optional
         Compute dtype of the large Gram/scatter products (default float64). float32 is
         opt-in: those products run in float32, everything after them in float64;
