@@ -51,4 +51,21 @@ def data_fingerprint(inputs: Any, labels: Any) -> str:
     return h.hexdigest()[:20]
 
 
-__all__ = ["data_fingerprint"]
+def subset_fingerprint(fingerprint: str, idx: np.ndarray) -> str:
+    """The fingerprint of the rows ``idx`` of data whose fingerprint is ``fingerprint``.
+
+    Derived from the parent's fingerprint and the positions, so a subset of a lazy
+    dataset (image files, Arrow rows) is fingerprinted without reading its content.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = subset_fingerprint("abc", np.array([0, 2], dtype=np.intp))
+    >>> a == subset_fingerprint("abc", np.array([2, 0], dtype=np.intp))
+    False
+    """
+    positions = np.asarray(idx, dtype=np.intp).tobytes()
+    return hashlib.sha256(fingerprint.encode() + positions).hexdigest()[:20]
+
+
+__all__ = ["data_fingerprint", "subset_fingerprint"]

@@ -4,13 +4,12 @@ them by name, do not import each other."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from pedrank._fingerprint import data_fingerprint
+from pedrank._fingerprint import data_fingerprint, subset_fingerprint
 from pedrank.core.sampling import stratified_subsample
 
 __all__ = ["ImageDataset", "UnreadableImageError"]
@@ -89,5 +88,5 @@ class ImageDataset:
             inputs = self.inputs.take(idx)
         else:
             inputs = [self.inputs[i] for i in idx]
-        sub_fp = hashlib.sha256(self.fingerprint.encode() + idx.tobytes()).hexdigest()[:20]
+        sub_fp = subset_fingerprint(self.fingerprint, idx)
         return ImageDataset(inputs, self.labels[idx], name or self.name, sub_fp, self.classes)

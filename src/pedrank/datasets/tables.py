@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from pedrank._fingerprint import data_fingerprint, subset_fingerprint
 from pedrank.datasets.images import ImageDataset, UnreadableImageError
 
 __all__ = [
@@ -82,10 +83,7 @@ class TextDataset:
         object.__setattr__(self, "inputs", [str(t) for t in self.inputs])
         object.__setattr__(self, "labels", labels)
         if not self.fingerprint:
-            h = hashlib.sha256(json.dumps(self.inputs).encode())
-            h.update(f"{labels.dtype.str}{labels.shape}".encode())
-            h.update(repr(labels.tolist()).encode() if labels.dtype == object else labels.tobytes())
-            object.__setattr__(self, "fingerprint", h.hexdigest()[:20])
+            object.__setattr__(self, "fingerprint", data_fingerprint(self.inputs, labels))
 
     def __len__(self) -> int:
         return len(self.inputs)
@@ -93,7 +91,7 @@ class TextDataset:
     def take(self, idx: np.ndarray, name: str | None = None) -> TextDataset:
         """The samples at positions ``idx``."""
         idx = np.asarray(idx, dtype=np.intp)
-        sub_fp = hashlib.sha256(self.fingerprint.encode() + idx.tobytes()).hexdigest()[:20]
+        sub_fp = subset_fingerprint(self.fingerprint, idx)
         return TextDataset([self.inputs[i] for i in idx], self.labels[idx], name or self.name,
                            sub_fp, self.classes)
 
