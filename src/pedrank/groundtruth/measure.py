@@ -369,21 +369,16 @@ def search_grid(
             # the optimum is: widen the learning rate, the axis that matters, both ways.
             new_lrs = (lrs[0] / 10.0, *lrs, lrs[-1] * 10.0)
         if new_lrs is None and new_wds is None:
-            return {
-                "lr": best_lr,
-                "wd": best_wd,
-                "val": scores[(best_lr, best_wd)],
-                "at_edge": False,
-                "grid": _grid_dict(scores),
-            }
+            return _grid_choice(scores, best_lr, best_wd, at_edge=False)
         lrs, wds = new_lrs or lrs, new_wds or wds
-    return {
-        "lr": best_lr,
-        "wd": best_wd,
-        "val": scores[(best_lr, best_wd)],
-        "at_edge": True,
-        "grid": _grid_dict(scores),
-    }
+    return _grid_choice(scores, best_lr, best_wd, at_edge=True)
+
+
+def _grid_choice(scores: dict[tuple[float, float], float], lr: float, wd: float, *,
+                 at_edge: bool) -> dict[str, Any]:
+    """The record :func:`search_grid` returns for the chosen point ``(lr, wd)``."""
+    return {"lr": lr, "wd": wd, "val": scores[(lr, wd)], "at_edge": at_edge,
+            "grid": _grid_dict(scores)}
 
 
 def _best_point(scores: dict[tuple[float, float], float], lrs: tuple[float, ...],
