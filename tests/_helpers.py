@@ -12,6 +12,16 @@ GOLDEN = Path(__file__).resolve().parent / "golden" / "public.npz"
 GOLDEN_CASES = ("small", "medium", "singleton", "nsigma03", "big_step", "wide")
 
 
+def load_golden() -> dict[str, dict[str, np.ndarray]]:
+    """``golden[case][name]`` from :data:`GOLDEN` (the npz keys are ``case/name``)."""
+    out: dict[str, dict[str, np.ndarray]] = {}
+    with np.load(GOLDEN, allow_pickle=False) as data:
+        for key in data.files:
+            case, name = key.split("/", 1)
+            out.setdefault(case, {})[name] = data[key]
+    return out
+
+
 def ped_params(case: dict[str, np.ndarray]) -> dict[str, float]:
     return {k: float(case[k]) for k in ("time_step", "nsigma", "constant", "exit_ratio")}
 

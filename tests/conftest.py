@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _helpers import GOLDEN
+from _helpers import GOLDEN, load_golden
 
 
 @pytest.fixture(scope="session")
@@ -15,9 +15,4 @@ def golden() -> dict[str, dict[str, np.ndarray]]:
     """
     if not GOLDEN.is_file():
         pytest.fail(f"golden file {GOLDEN} is missing (it is committed under tests/golden/)")
-    out: dict[str, dict[str, np.ndarray]] = {}
-    with np.load(GOLDEN, allow_pickle=False) as data:
-        for key in data.files:
-            case, name = key.split("/", 1)
-            out.setdefault(case, {})[name] = data[key]
-    return out
+    return load_golden()

@@ -99,3 +99,20 @@ def test_golden_holds_every_case(golden):
     assert sorted(golden) == sorted(GOLDEN_CASES)
     for case in golden.values():
         assert {"X", "y", "source_X", "ped_X", "ped_steps", "logme", "sfda", "parc"} <= set(case)
+
+
+def test_golden_report_script_prints_every_case_within_tolerance():
+    """``scripts/golden_report.py`` (the closing-note table) covers every case, all < 1e-9."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "golden_report.py"
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         check=True).stdout
+    rows = [ln for ln in out.splitlines() if ln.startswith("| ") and not ln.startswith("| case")]
+    assert [r.split("|")[1].strip() for r in rows] == list(GOLDEN_CASES)
+    errors = [float(v) for v in re.findall(r"\d\.\de[+-]\d\d", out)]
+    assert len(errors) == 6 * len(GOLDEN_CASES)
+    assert max(errors) < TOL
