@@ -32,7 +32,11 @@ def test_exactly_these_metrics_take_float32():
 
 @pytest.mark.parametrize("metric", FLOAT32_METRICS)
 @pytest.mark.parametrize("N, D, C", [(1500, 96, 12), (120, 200, 6)])
-def test_float32_agrees_with_float64_within_the_declared_bound(metric, N, D, C):
+def test_float32_agrees_with_float64_within_the_declared_bound(metric, N, D, C, monkeypatch):
+    # A fixed thread count: the adaptive policy follows the load average, and a different
+    # BLAS thread count between the two float64 calls changes the last bit (seen for NCTI
+    # in CI), which is not what the identity check below is about.
+    monkeypatch.setenv("PEDRANK_NUM_THREADS", "1")
     X, y = _relu_features(N, D, C, seed=N + D)
     func = get_metric(metric).func
     s64 = func(X, y)
