@@ -102,10 +102,14 @@ def common_resamples(boots: dict, target: str, models: list[str], metric: str) -
 def target_intervals(metric: str, target: str, rep: dict, points: dict, boots: dict,
                      n_boot: int) -> dict | None:
     """``{ped: {kind: IntervalResult}}`` for one (metric, target), plus ``"n_resamples"``;
-    ``None`` when a model's full-sample score is missing or not finite."""
+    ``None`` when a model's full-sample score is missing or not finite, or all scores tie."""
     models = sorted(rep)
     sc = {p: {m: points.get((target, m, metric, p), np.nan) for m in models} for p in (0, 1)}
     if not all(np.isfinite(v) for p in sc for v in sc[p].values()):
+        return None
+    # Every model tied (plain SFDA at exactly 1.0 on 6 models): the metric gives no order, and
+    # weighted tau is undefined; the target is listed as not scored for this metric.
+    if any(len(set(sc[p].values())) < 2 for p in sc):
         return None
     js = common_resamples(boots, target, models, metric)
     seed = zlib.crc32(target.encode())  # the same for both PED settings: paired draws
@@ -351,6 +355,34 @@ FINETUNE_COST = (
 )
 
 
+def proxy_agreement(cells: dict, reps: dict, n_boot: int) -> list[str]:
+    """Markdown: does the ridge probe order these models as this protocol's ground truth does?
+
+    Per target, the weighted tau between the ridge-probe mean accuracies (as if they were a
+    metric's scores) and this protocol's per-seed accuracies, with an interval over this
+    protocol's seeds only. A high tau means the 17-model ridge evidence speaks for
+    fine-tuning too; a low one means it does not.
+    """
+    ridge = replicate_table(cells.values(), "ridge")
+    lines = ["## Agreement with the ridge-probe ground truth", "",
+             "Weighted tau between the ridge-probe mean accuracy (5 seeds) and this protocol's "
+             "accuracies, on the same models; 95% interval over this protocol's seeds "
+             f"({n_boot} draws).", "",
+             "| target | models | tau (ridge vs this protocol) |", "|---|---|---|"]
+    taus = []
+    for t, rep in reps.items():
+        common = [m for m in rep if m in ridge.get(t, {})]
+        if len(common) < 3:
+            continue
+        r = ev.weighted_tau_interval({m: float(np.mean(ridge[t][m])) for m in common},
+                                     {m: rep[m] for m in common}, n_boot=n_boot)
+        taus.append(r.statistic)
+        lines.append(f"| {t} | {len(common)} | {_fmt(r)} |")
+    if taus:
+        lines += ["", f"Mean over targets: {np.mean(taus):+.3f}.", ""]
+    return lines
+
+
 def plot(result: dict, path: Path) -> Path:
     """Mean tau over targets with its combined interval, per metric, without/with PED."""
     from pedrank.reports.plots import plot_tau_intervals
@@ -438,10 +470,15 @@ def main(argv: list[str] | None = None) -> int:
     reps, args.left_out = scored_models(reps, points, args.metrics, args.min_models)
     result = analyse(args, points, boots, reps)
     args.sources = {m: (None, source_note(m)) for ms in reps.values() for m in ms}
-    (HERE / "report.md").write_text(write_markdown(args, reps, result, cells))
-    plot(result, HERE / "report.png")
-    (HERE / "report.json").write_text(json.dumps(_json(result), indent=1) + "\n")
-    print("wrote", HERE / "report.md")
+    # One report per protocol: the ridge headline keeps its historical name (README links it).
+    stem = "report" if args.protocol == "ridge" else f"report_{args.protocol}"
+    text = write_markdown(args, reps, result, cells)
+    if args.protocol != "ridge":
+        text += "\n".join(proxy_agreement(cells, reps, args.n_boot)) + "\n"
+    (HERE / f"{stem}.md").write_text(text)
+    plot(result, HERE / f"{stem}.png")
+    (HERE / f"{stem}.json").write_text(json.dumps(_json(result), indent=1) + "\n")
+    print("wrote", HERE / f"{stem}.md")
     return 0
 
 
