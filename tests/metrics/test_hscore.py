@@ -66,3 +66,16 @@ def test_bad_inputs():
         hscore(np.zeros((5, 2)), [0, 1, 0])
     with pytest.raises(ValueError, match="class"):
         hscore(np.zeros((5, 2)), [1] * 5)
+
+
+def test_rank_deficient_falls_back_to_pinv():
+    """Duplicated columns (singular covariance) and N < D take the pinv/dual route;
+    both must equal the literal pinv formula."""
+    rng = np.random.default_rng(7)
+    y = np.arange(60) % 4
+    X = rng.normal(size=(60, 10)) + y[:, None]
+    dup = np.hstack([X, X[:, :4]])  # rank 10 of 14: Cholesky fails or is ill-conditioned
+    wide = rng.normal(size=(30, 50)) + (np.arange(30) % 3)[:, None]
+    assert hscore(dup, y) == pytest.approx(_hscore_literal(dup, y), rel=1e-8)
+    yw = np.arange(30) % 3
+    assert hscore(wide, yw) == pytest.approx(_hscore_literal(wide, yw), rel=1e-8)

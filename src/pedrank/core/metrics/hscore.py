@@ -12,7 +12,7 @@ from pedrank.core._budget import check_memory
 from pedrank.core._linalg import class_means, class_sums
 from pedrank.core._validation import LabelEncoding, check_features_labels
 from pedrank.core.metrics import _precision
-from pedrank.core.metrics._numerics import rescaled
+from pedrank.core.metrics._numerics import max_abs, rescaled
 from pedrank.core.metrics._precision import compute_dtype
 from pedrank.core.metrics._registry import register
 
@@ -192,9 +192,10 @@ def hscore(X: Any, y: Any, *, device: str | None = None) -> float:
 
         return float(torch_backend.hscore(Xf, enc.codes, enc.n_classes, device=device))
     N, D = Xf.shape
-    magnitude = float(np.max(np.abs(Xf)))
+    # max_abs: two reductions, no N x D temporary of |X| (0.3 s at 20000 x 2048).
+    magnitude = max_abs(Xf)
     Xf -= Xf.mean(axis=0)
-    if not np.max(np.abs(Xf)) > 1e-12 * magnitude:
+    if not max_abs(Xf) > 1e-12 * magnitude:
         # Identical rows: what centring leaves is rounding noise, whose pseudo-inverse
         # would give an arbitrary score (1.0 was seen); the covariance is 0, so is H.
         return 0.0
@@ -204,7 +205,8 @@ def hscore(X: Any, y: Any, *, device: str | None = None) -> float:
         # H-score 5 -> 6), so the dual form always runs in float64.
         with compute_dtype("float64"):
             return hscore_dual(Xf, enc)
-    cov = _precision.gram(Xf) / (N - 1)
+    cov = _precision.gram(Xf)
+    cov /= N - 1  # in place: the same quotients, no second D x D array
     if _precision.low_precision() and _well_conditioned_cholesky(cov) is None:
         # Singular or ill-conditioned: pinv needs the float64 covariance (as above).
         cov = (Xf.T @ Xf) / (N - 1)
