@@ -17,6 +17,10 @@ cores than the thread pools would use, it lowers the pools to the free cores
 (``OPENBLAS_NUM_THREADS``, ``threadpoolctl``), and ``PEDRANK_NUM_THREADS=n``
 overrides the estimate. :func:`single_thread` wraps loops of small products,
 which gain nothing from threads even on an idle machine.
+
+Because the thread count changes the summation order of the large products, a
+score is bit-reproducible only at a fixed count: set ``PEDRANK_NUM_THREADS``
+when two calls must agree to the last bit (``docs/performance.md``).
 """
 
 from __future__ import annotations
