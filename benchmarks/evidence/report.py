@@ -336,22 +336,26 @@ def remaining(cells: dict) -> list[str]:
         lines += ["", f"{protocol} (target: models still missing):", ""]
         lines += [f"* {t}: {', '.join(ms)}" for t, ms in pairs.items()] or ["* none"]
     n_ft = sum(len(ms) for (p, _), ms in missing_pairs.items() if p == "finetune")
-    lo, hi = 13 * 142 / 3600, 19 * 473 / 3600
-    lines += ["", FINETUNE_COST.format(pairs=n_ft, cells=3 * n_ft, lo_pair=lo, hi_pair=hi,
-                                       lo=n_ft * lo, hi=n_ft * hi)]
+    ft_secs = [c["seconds"] for c in cells.values() if c["protocol"] == "finetune"]
+    if n_ft == 0:
+        return lines + ["", "Finetune: every cell of the grid is measured.", ""]
+    # A seed cell trains on the full training split, a grid point on 3/4 of it.
+    point = 0.75 * float(np.median(ft_secs)) if ft_secs else 300.0
+    lo, hi = 13 * point / 3600, 19 * point / 3600
+    lines += ["", FINETUNE_COST.format(pairs=n_ft, cells=3 * n_ft, point=point, lo_pair=lo,
+                                       hi_pair=hi, lo=n_ft * lo, hi=n_ft * hi)]
     return lines + [""]
 
 
-#: the finetune estimate (per-point cost measured in the previous session on this machine)
+#: the finetune estimate (a grid point's cost from the measured finetune cells)
 FINETUNE_COST = (
     "Finetune cost estimate: {pairs} (model, target) pairs remain ({cells} cells). Each runs "
     "the 3 x 3 (lr, wd) grid on a validation part of seed 0's training split, 0-2 extension "
-    "rounds of 3 points (the one trial run, efficientnet-lite0 x emoji-category, chose lr "
-    "0.01, inside the grid, with weight decay flat: ties now settle inside), then 3 seeds at "
-    "the chosen point on the full training split (each about 4/3 of a grid point): 13-19 "
-    "grid-point equivalents. One grid point took 142-473 s in that trial on this shared "
-    "2-core CPU (64 px, 10 epochs, last 3 blocks trained), so {lo_pair:.1f}-{hi_pair:.1f} h "
-    "per pair and {lo:.0f}-{hi:.0f} h for all of them with one worker."
+    "rounds of 3 points, then 3 seeds at the chosen point on the full training split (each "
+    "about 4/3 of a grid point): 13-19 grid-point equivalents. A grid point takes about "
+    "{point:.0f} s here (3/4 of the median measured seed cell; 64 px, 10 epochs, last 3 "
+    "blocks trained), so {lo_pair:.2f}-{hi_pair:.2f} h per pair and {lo:.1f}-{hi:.1f} h for "
+    "all of them with one worker."
 )
 
 
