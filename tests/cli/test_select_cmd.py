@@ -220,3 +220,20 @@ def test_truncated_image_found_while_streaming_is_exit_2(inputs, tmp_path, capsy
     lines = [ln for ln in err.splitlines() if not ln.startswith("pedrank select: [")]
     assert code == 2 and len(lines) == 1, err
     assert victim.name in lines[0] and "not a readable image" in lines[0]
+
+
+def test_dtype_flag_reaches_the_metrics(inputs, tmp_path, capsys):
+    """--dtype float32: LogME within its measured float32 bound of the float64 run; GBC,
+    which has no float32 path, unchanged and named in the notes."""
+    base = [*_base(inputs, tmp_path, "good", "narrow"), "--format", "json", "--no-ped",
+            "-m", "logme", "-m", "gbc"]
+    runs = {}
+    for dt in ("float64", "float32"):
+        code, out, err = _run(capsys, *base, "--dtype", dt)
+        assert code == 0, err
+        runs[dt] = json.loads(out)
+    by = {dt: {(r["model"], r["column"]): r["score"] for r in d["ranking"]}
+          for dt, d in runs.items()}
+    for key, v64 in by["float64"].items():
+        assert by["float32"][key] == pytest.approx(v64, rel=7.5e-3 if key[1] == "logme" else 0)
+    assert any("gbc" in n and "float64" in n for n in runs["float32"]["notes"])

@@ -280,3 +280,24 @@ def test_same_stem_models_are_told_apart_by_their_file_names(tmp_path):
     c = _inputs.write_torchscript(tmp_path / "other" / "tiny.pt", 4, 2)
     with pytest.raises(ValueError, match="two models have the same name 'tiny.pt'"):
         select_mod.resolve_models([str(a), str(c)])
+
+
+def test_dtype_float32_scores_close_to_float64_and_notes_the_float64_metrics(
+        digits_folder, models_py, tmp_path):
+    """select(dtype="float32") runs LogME's float32 path (within the measured error bound of
+    docs/performance.md, 7.5e-3 relative) and leaves GBC in float64, saying so."""
+    models = _specs(models_py, "good", "narrow")
+    kw = dict(cache_dir=tmp_path, image_size=12, n_bootstrap=0, progress=False,
+              metrics=["logme", "gbc"], ped=False)
+    s64 = pedrank.select(models, str(digits_folder), **kw)
+    s32 = pedrank.select(models, str(digits_folder), dtype="float32", **kw)
+    for m in s64.models:
+        a, b = s64.scores("logme")[m], s32.scores("logme")[m]
+        assert b == pytest.approx(a, rel=7.5e-3)
+        assert s32.scores("gbc")[m] == s64.scores("gbc")[m]  # float64 either way
+    # The float32 path ran: its rounding moves LogME's last digits (6e-6 relative here).
+    assert any(s32.scores("logme")[m] != s64.scores("logme")[m] for m in s64.models)
+    assert any("gbc" in n and "float64" in n for n in s32.notes)
+    assert not any("float32" in n for n in s64.notes)
+    with pytest.raises(ValueError, match="dtype"):
+        pedrank.select(models, str(digits_folder), dtype="float16", **kw)

@@ -76,6 +76,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--bootstrap", type=number(int, lo=2, hi=10000), default=30, metavar="B",
                    help="resamples for the recommendation's noise estimate (default 30; 0: off)")
     p.add_argument("--seed", type=number(int, lo=0, hi=MAX_SEED), default=0)
+    p.add_argument("--dtype", choices=("float64", "float32"), default="float64",
+                   help="compute dtype of the metrics' large Gram/scatter products (float32: "
+                        "faster, small measured error, docs/performance.md; metrics without "
+                        "a float32 path stay float64)")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table")
     p.add_argument("--report", default=None, metavar="DIR",
                    help="also write selection.md, selection.html and selection.png to DIR")
@@ -114,7 +118,8 @@ def run_selection(args: argparse.Namespace, models: list[Any], data: Any, **extr
     try:
         options = {"max_samples": args.max_samples, "image_size": args.image_size,
                    "batch_size": args.batch_size, "device": args.device,
-                   "cache_dir": args.cache_dir, "seed": args.seed}
+                   "cache_dir": args.cache_dir, "seed": args.seed,
+                   "dtype": getattr(args, "dtype", "float64")}
         return select(models, data, **{**options, **extra})
     except ImportError as exc:  # an optional package the input needs: say which
         raise CLIError(str(exc).splitlines()[0]) from None

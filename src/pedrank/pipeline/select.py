@@ -461,23 +461,28 @@ def check_same_samples(items: Mapping[str, tuple[Any, str | None]]) -> None:
 # --------------------------------------------------------------------------- step 5: scoring
 
 
-def _metric_kwargs(metric: str, task: str) -> dict[str, Any]:
+def _metric_kwargs(metric: str, task: str, dtype: str = "float64") -> dict[str, Any]:
+    """Keyword arguments of :func:`pedrank.score` for ``metric``: the regression switch, and
+    ``dtype="float32"`` only for metrics that have a float32 path (the others stay float64,
+    which :func:`select` records in its notes)."""
+    spec = get_metric(metric)
+    kw: dict[str, Any] = {"dtype": "float32"} if dtype == "float32" and spec.supports_dtype else {}
     if task != "regression":
-        return {}
-    params = inspect.signature(get_metric(metric).func).parameters
+        return kw
+    params = inspect.signature(spec.func).parameters
     if "task" in params:
-        return {"task": "regression"}
-    return {"regression": True} if "regression" in params else {}
+        return {**kw, "task": "regression"}
+    return {**kw, "regression": True} if "regression" in params else kw
 
 
-def _score_columns(X: Any, y: np.ndarray, metrics: list[str], ped: bool, task: str
-                   ) -> dict[str, float | str]:
+def _score_columns(X: Any, y: np.ndarray, metrics: list[str], ped: bool, task: str,
+                   dtype: str = "float64") -> dict[str, float | str]:
     """{column: score, or the error text of a metric that failed}."""
     out: dict[str, float | str] = {}
     for m in metrics:
         label = f"PED+{m}" if ped else m
         try:
-            out[label] = float(score(X, y, metric=m, **_metric_kwargs(m, task)))
+            out[label] = float(score(X, y, metric=m, **_metric_kwargs(m, task, dtype)))
         except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
             out[label] = _one_line(exc)
     return out
@@ -493,7 +498,8 @@ def _ped_moved(X: Any, y: np.ndarray, src: SourceChoice) -> Any:
 
 
 def score_models(done: Mapping[str, tuple[Any, ModelRun]], y: np.ndarray, metrics: list[str],
-                 variants: list[bool], task: str) -> tuple[dict[str, dict], dict[str, Any]]:
+                 variants: list[bool], task: str, dtype: str = "float64"
+                 ) -> tuple[dict[str, dict], dict[str, Any]]:
     """Scores ``{model: {column: score or error}}`` and the PED shifts ``{model: PEDResult}``.
 
     PED runs once per model; its moved features are scored by every metric.
@@ -504,10 +510,10 @@ def score_models(done: Mapping[str, tuple[Any, ModelRun]], y: np.ndarray, metric
         t0 = time.perf_counter()
         col: dict[str, float | str] = {}
         if False in variants:
-            col.update(_score_columns(fs.features, y, metrics, False, task))
+            col.update(_score_columns(fs.features, y, metrics, False, task, dtype))
         if True in variants:
             res = _ped_moved(fs.features, y, run.source)
-            col.update(_score_columns(res.features, y, metrics, True, task))
+            col.update(_score_columns(res.features, y, metrics, True, task, dtype))
             # Keep only the class shift: the moved features are rebuilt on demand.
             moved[name] = (res.shift, res.classes)
         scores[name] = {c: col[c] for c in _order(metrics, variants)}
@@ -634,7 +640,7 @@ def _priority(column: str, columns: list[str]) -> tuple[int, int]:
 
 def bootstrap_column(done: Mapping[str, tuple[Any, ModelRun]], shifts: Mapping[str, Any],
                      y: np.ndarray, column: str, models: list[str], n_bootstrap: int,
-                     seed: int, task: str) -> dict[str, np.ndarray]:
+                     seed: int, task: str, dtype: str = "float64") -> dict[str, np.ndarray]:
     """Paired bootstrap scores of ``models`` in ``column`` (same resamples for all).
 
     The PED column resamples the PED-moved features (PED's class shift from the
@@ -654,7 +660,8 @@ def bootstrap_column(done: Mapping[str, tuple[Any, ModelRun]], shifts: Mapping[s
         vals = np.empty(n_bootstrap)
         for b in range(n_bootstrap):
             try:
-                vals[b] = score(X[idx[b]], y[idx[b]], metric=metric, **_metric_kwargs(metric, task))
+                vals[b] = score(X[idx[b]], y[idx[b]], metric=metric,
+                                **_metric_kwargs(metric, task, dtype))
             except (ValueError, np.linalg.LinAlgError):
                 vals[b] = np.nan
         out[m] = vals
@@ -684,6 +691,7 @@ def select(
     seed: int = 0,
     progress: bool | None = None,
     layer: str | None = None,
+    dtype: str = "float64",
 ) -> Selection:
     """Rank candidate models for fine-tuning on ``data`` by estimated transferability.
 
@@ -723,13 +731,20 @@ def select(
         Seed of ``max_samples`` and of the bootstrap.
     progress : bool, optional
         Progress bars during extraction (default: when stderr is a terminal).
+    dtype : {"float64", "float32"}
+        Compute dtype of the metrics' large Gram/scatter products (opt-in float32,
+        see :func:`pedrank.score`); metrics without a float32 path run in float64,
+        and the notes say which.
 
     Returns
     -------
     Selection
     """
     t_start = time.perf_counter()
+    if dtype not in ("float64", "float32"):  # fails before any model is loaded
+        raise ValueError(f"dtype must be 'float64' (the default) or 'float32'; got {dtype!r}")
     names, notes = _columns(metrics, ped, task)
+    notes += _dtype_notes(names, dtype)
     variants = _variants(ped, task, notes)
     ds = resolve_data(data, text_column=text_column, label_column=label_column, task=task,
                       max_samples=max_samples, seed=seed)
@@ -739,7 +754,7 @@ def select(
     done, failed = _features(specs, ds, source_data, batch_size=batch_size, device=device,
                              progress=progress, cache_dir=cache_dir)
     sel = _score_and_recommend(done, failed, y, names, variants, n_bootstrap=n_bootstrap,
-                               seed=seed, task=task)
+                               seed=seed, task=task, dtype=dtype)
     sel.notes[:0] = notes
     sel.dataset = _dataset_info(ds, y, task)
     sel.timings["total"] = time.perf_counter() - t_start
@@ -763,15 +778,16 @@ def _features(specs: list[Any], ds: Any, source_data: Any, *, batch_size: int,
 
 def _score_and_recommend(done: Mapping[str, tuple[Any, ModelRun]], failed: dict[str, str],
                          y: np.ndarray, names: list[str], variants: list[bool], *,
-                         n_bootstrap: int, seed: int, task: str) -> Selection:
+                         n_bootstrap: int, seed: int, task: str, dtype: str = "float64"
+                         ) -> Selection:
     """Steps 5-6: scores, ranks and the recommendation, with the time of each part."""
     t_score = time.perf_counter()
-    scores, shifts = score_models(done, y, names, variants, task)
+    scores, shifts = score_models(done, y, names, variants, task, dtype)
     columns = _order(names, variants)
     records, saturated, notes = rank_columns(scores, columns)
     t_boot = time.perf_counter()
     rec = _recommendation(done, shifts, y, scores, records, saturated, columns,
-                          n_bootstrap=n_bootstrap, seed=seed, task=task)
+                          n_bootstrap=n_bootstrap, seed=seed, task=task, dtype=dtype)
     t_end = time.perf_counter()
     timings = {
         "extraction": sum(r.seconds["extraction"] for _, r in done.values()),
@@ -785,15 +801,24 @@ def _score_and_recommend(done: Mapping[str, tuple[Any, ModelRun]], failed: dict[
 def _recommendation(done: Mapping[str, tuple[Any, ModelRun]], shifts: Mapping[str, Any],
                     y: np.ndarray, scores: Mapping[str, Mapping[str, Any]],
                     records: list[dict[str, Any]], saturated: Mapping[str, bool],
-                    columns: list[str], *, n_bootstrap: int, seed: int, task: str
-                    ) -> Recommendation:
+                    columns: list[str], *, n_bootstrap: int, seed: int, task: str,
+                    dtype: str = "float64") -> Recommendation:
     """The recommendation: its column, the top two models there, their paired bootstrap."""
     rec_col = _recommend_column(columns, saturated, scores) if scores else columns[0]
     col_scores = {r["model"]: r["score"] for r in records
                   if r["column"] == rec_col and r["score"] is not None}
     top = [r["model"] for r in ranking_records(col_scores)[:2]] if col_scores else []
-    boot = bootstrap_column(done, shifts, y, rec_col, top, n_bootstrap, seed, task)
+    boot = bootstrap_column(done, shifts, y, rec_col, top, n_bootstrap, seed, task, dtype)
     return recommend(col_scores, boot, rec_col)
+
+
+def _dtype_notes(metrics: list[str], dtype: str) -> list[str]:
+    """The note that names the metrics a float32 request leaves in float64."""
+    if dtype != "float32":
+        return []
+    plain = [m for m in metrics if not get_metric(m).supports_dtype]
+    return [f"dtype float32: {', '.join(plain)} have no float32 path and ran in float64"
+            ] if plain else []
 
 
 def _dataset_info(ds: Any, y: np.ndarray, task: str) -> dict[str, Any]:
