@@ -339,8 +339,11 @@ def remaining(cells: dict) -> list[str]:
     ft_secs = [c["seconds"] for c in cells.values() if c["protocol"] == "finetune"]
     if n_ft == 0:
         return lines + ["", "Finetune: every cell of the grid is measured.", ""]
+    if not ft_secs:  # nothing measured yet: no cost to extrapolate from
+        return lines + ["", f"Finetune: {n_ft} (model, target) pairs remain ({3 * n_ft} "
+                        "cells); no cell is measured yet, so their cost is unknown.", ""]
     # A seed cell trains on the full training split, a grid point on 3/4 of it.
-    point = 0.75 * float(np.median(ft_secs)) if ft_secs else 300.0
+    point = 0.75 * float(np.median(ft_secs))
     lo, hi = 13 * point / 3600, 19 * point / 3600
     lines += ["", FINETUNE_COST.format(pairs=n_ft, cells=3 * n_ft, point=point, lo_pair=lo,
                                        hi_pair=hi, lo=n_ft * lo, hi=n_ft * hi)]
