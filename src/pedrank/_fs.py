@@ -1,4 +1,4 @@
-"""Atomic file writes, content digests and safe ``.npz`` reading: the one home of each.
+"""Atomic file writes, content digests, safe ``.npz`` reading and the data folder: one home each.
 
 Every file pedrank writes (feature files, cached features, source statistics,
 reports' data) goes through :func:`atomic_write_bytes` or one of its wrappers,
@@ -17,6 +17,10 @@ size) is hashed again.
 ``.npz`` file and refuses one whose arrays would not fit the memory budget or
 whose declared sizes do not match the bytes stored (a 1 KB file claiming a
 huge shape; a deflate bomb), before numpy allocates anything.
+
+:func:`data_dir` is pedrank's data folder (npm packages the zoo and the datasets
+install, e.g. the emoji images and nsfwjs); :func:`npm_package_dir` finds one npm
+package inside it.
 
 Standard library only (plus numpy's header reader in :func:`check_npz`): this
 module sits below every pedrank layer, ``core`` included.
@@ -42,10 +46,39 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_text",
     "check_npz",
+    "data_dir",
     "file_digest",
+    "npm_package_dir",
 ]
 
 _CHUNK = 1 << 20
+
+
+def data_dir() -> Path:
+    """The data folder: $PEDRANK_DATA, else $XDG_DATA_HOME/pedrank, else ~/.local/share/pedrank."""
+    env = os.environ.get("PEDRANK_DATA")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "share"
+    )
+    return Path(base) / "pedrank"
+
+
+def npm_package_dir(spec: str, prefix: str | os.PathLike[str] | None = None) -> Path:
+    """Folder of the npm package ``spec`` (``name`` or ``name@version``) under an npm prefix.
+
+    Parameters
+    ----------
+    spec : str
+        Package name, optionally with a version (``nsfwjs@4.3.0``,
+        ``@scope/name@1``); the version is ignored.
+    prefix : path, optional
+        The ``npm install --prefix`` folder (default ``data_dir() / "npm"``).
+    """
+    name = spec if spec.rfind("@") <= 0 else spec[: spec.rfind("@")]
+    root = Path(prefix) if prefix is not None else data_dir() / "npm"
+    return root / "node_modules" / name
 
 
 def _umask() -> int:

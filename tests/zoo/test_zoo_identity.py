@@ -40,6 +40,8 @@ PREPROCESSING_KEYS = {
         "image:v1:size=224:mean=0.485,0.456,0.406"
         ":std=0.229,0.224,0.225:bilinear-aa",
     "multilingual-e5-small-q4": "none",
+    "nsfwjs-inceptionv3": "image:v1:size=299:mean=0,0,0:std=1,1,1:bilinear-aa",
+    "nsfwjs-mobilenetv2": "image:v1:size=224:mean=0,0,0:std=1,1,1:bilinear-aa",
     "nude-classifier-b0":
         "image:v1:size=224:mean=0.485,0.456,0.406"
         ":std=0.229,0.224,0.225:bilinear-aa",

