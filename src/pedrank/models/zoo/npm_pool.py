@@ -75,6 +75,20 @@ class NsfwjsGraph:
         return KerasGraph(layers, weights, self.features, pool=True).eval()
 
 
+def _mobilenetv2_split(net: Any, n_blocks: int) -> tuple[Any, Any]:
+    """(frozen, trainable): the last ``n_blocks`` inverted residuals + 1x1 conv + pooling.
+
+    Keras names MobileNetV2's 17 inverted residuals ``expanded_conv``, ``block_1`` ..
+    ``block_16``; the cut is the output of block ``16 - n_blocks`` (its ``add`` where
+    the block has a skip connection).
+    """
+    if not 0 < int(n_blocks) < 16:
+        raise ValueError(f"n_blocks must be in 1..15; got {n_blocks}")
+    block = f"block_{16 - int(n_blocks)}"
+    names = {name for name, _ in net.wiring}
+    return net.split(f"{block}_add" if f"{block}_add" in names else f"{block}_project_BN")
+
+
 def _check_version(package: Any) -> None:
     """Warn when the installed nsfwjs is not the version the zoo was checked against."""
     try:
@@ -100,7 +114,7 @@ register_all([
         "nsfwjs-mobilenetv2", "nsfwjs", (), NsfwjsGraph("mobilenet_v2", "out_relu"), 1280,
         _UNIT, "MobileNetV2 (ImageNet) fine-tuned for NSFW classes (nsfwjs), tfjs run in torch",
         "MIT", format="tfjs", install=_install_hint("nsfwjs-mobilenetv2"),
-        pip=(), npm=(NSFWJS,)),
+        pip=(), npm=(NSFWJS,), finetune_split=_mobilenetv2_split),
     wheel_entry(
         "nsfwjs-inceptionv3", "nsfwjs", (), NsfwjsGraph("inception_v3", "mixed10"), 2048,
         _UNIT.with_size(299),

