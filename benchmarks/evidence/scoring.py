@@ -108,8 +108,9 @@ def source_stats(model: str, size: int):
     entry = get_entry(model)
     if entry.kind != "vision":
         return None, "none (text model: PED uses the target's own statistics)"
-    if entry.extra.get("fixed_input_size"):
-        size = entry.preprocessing.size
+    # the size the target features were extracted at (native for fixed graphs, whole
+    # patches for ViTs, at least the minimum InceptionV3's stem takes)
+    size = entry.input_size(size) or entry.preprocessing.size
     stats_ = load_source_stats(model, size)
     if stats_ is not None:
         return stats_, f"packaged natural-image crops, {size} px"

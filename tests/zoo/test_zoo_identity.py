@@ -104,3 +104,30 @@ def test_feature_cache_digest_is_pinned(tmp_path, name, size, digest):
     extract(lambda batch: np.ones((len(batch), 4), np.float32), data, preprocess=pre,
             model_key=entry.cache_id, cache_dir=tmp_path)
     assert os.listdir(tmp_path / "features") == [digest]
+
+
+def test_input_size_is_resolved_in_one_place() -> None:
+    """Fixed graphs and text keep their own size; ViTs round up to patches; minimums hold."""
+    assert get_entry("clip-vit-b16-int8").input_size(64) is None  # fixed 224
+    assert get_entry("all-minilm-l6-v2").input_size(64) is None  # text
+    assert get_entry("efficientnet-lite0").input_size(None) is None
+    assert get_entry("efficientnet-lite0").input_size(64) == 64
+    assert get_entry("dinov2-vits14-focus").input_size(64) == 70  # 5 x 14-px patches
+    assert get_entry("nsfwjs-inceptionv3").input_size(64) == 75  # the stem's minimum
+    assert get_entry("nsfwjs-inceptionv3").input_size(128) == 128
+
+
+def test_source_crops_are_made_at_the_size_the_model_runs(monkeypatch) -> None:
+    """Regression: DINOv2's source statistics were computed at 64 px, its features at 70."""
+    from pedrank.models import extract, source_samples
+
+    seen = []
+
+    def fake_extract(model, data, *, image_size, **kw):
+        seen.append((model, image_size, data[0].shape[1]))
+        return type("FS", (), {"features": np.random.default_rng(0).normal(size=(8, 4))})()
+
+    monkeypatch.setattr(extract, "extract_zoo", fake_extract)
+    source_samples.compute_source_stats("dinov2-vits14-focus", image_size=64, n_per_image=1)
+    source_samples.compute_source_stats("clip-vit-b16-int8", image_size=64, n_per_image=1)
+    assert seen == [("dinov2-vits14-focus", 70, 70), ("clip-vit-b16-int8", 224, 224)]

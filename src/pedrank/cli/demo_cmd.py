@@ -117,8 +117,7 @@ def _zoo_models(requested: list[str] | None, image_size: int
         if not entry.is_available():
             missing[n] = entry.install
             continue
-        fixed = bool(entry.extra.get("fixed_input_size"))
-        specs.append(resolve_model(n, image_size=None if fixed else image_size, kind="vision"))
+        specs.append(resolve_model(n, image_size=image_size, kind="vision"))
     if not specs:
         hints = "; ".join(f"{n}: {h}" for n, h in missing.items())
         raise CLIError(

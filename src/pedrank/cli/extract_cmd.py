@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(str(exc)) from None
     for model in models:
         entry = get_entry(model)
-        size = None if entry.extra.get("fixed_input_size") else args.image_size
+        size = entry.input_size(args.image_size)
         t0 = time.perf_counter()
         try:
             fs = extract_zoo(

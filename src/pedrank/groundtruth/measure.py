@@ -476,11 +476,7 @@ def _features(
     from pedrank.models.zoo import get_entry
 
     entry = get_entry(model)
-    size = None
-    resizable = hasattr(entry.preprocessing, "with_size")
-    if target.kind == "vision" and resizable and not entry.extra.get("fixed_input_size"):
-        step = int(entry.extra.get("patch_multiple", 1))  # ViTs: a whole number of patches
-        size = -(-cfg.image_size // step) * step
+    size = entry.input_size(cfg.image_size) if target.kind == "vision" else None
     pre = entry.preprocessing if size is None else entry.preprocessing.with_size(size)
 
     def not_cached() -> Any:

@@ -145,13 +145,21 @@ def compute_source_stats(
     cache_dir: Any = None,
     device: str | None = None,
 ) -> SourceStats:
-    """Source statistics of zoo ``model`` from augmented crops of the offline photos."""
-    from pedrank.models.extract import extract_zoo
+    """Source statistics of zoo ``model`` from augmented crops of the offline photos.
 
-    crops = augmented_crops(natural_images(), n_per_image, image_size, seed)
+    The crops are made at the size the model runs at when ``image_size`` px are
+    asked for (:meth:`pedrank.models.zoo.ZooEntry.input_size`: the native size of
+    fixed graphs, whole patches for ViTs), the size its target features have.
+    """
+    from pedrank.models.extract import extract_zoo
+    from pedrank.models.zoo import get_entry
+
+    entry = get_entry(model)
+    size = entry.input_size(image_size) or entry.preprocessing.size
+    crops = augmented_crops(natural_images(), n_per_image, size, seed)
     labels = np.zeros(crops.shape[0], dtype=np.int64)
     # A plain (inputs, labels) pair: models sits beside datasets, not above it.
-    fs = extract_zoo(model, (crops, labels), image_size=image_size, cache_dir=cache_dir,
+    fs = extract_zoo(model, (crops, labels), image_size=size, cache_dir=cache_dir,
                      device=device)
     return SourceStats.from_features(fs.features)
 

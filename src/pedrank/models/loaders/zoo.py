@@ -12,9 +12,10 @@ def resolve(
 ) -> ModelSpec | None:
     """The zoo entry ``spec`` as a :class:`ModelSpec`, or ``None`` when no entry has that name.
 
-    ``image_size`` resizes the entry's preprocessing; entries whose graph only
-    takes its native size (``extra["fixed_input_size"]``) and text encoders keep
-    their own, so one ``image_size`` can be passed to a mixed list of models.
+    ``image_size`` resizes the entry's preprocessing as
+    :meth:`pedrank.models.zoo.ZooEntry.input_size` says (entries fixed to their
+    native size and text encoders keep their own, ViTs round up to whole patches),
+    so one ``image_size`` can be passed to a mixed list of models.
     """
     from pedrank.models.zoo import get_entry
 
@@ -24,10 +25,8 @@ def resolve(
         return None
     check_kind(spec, entry.kind, kind)
     no_layer(spec, layer, "zoo models (their feature layer is fixed)")
-    pre = entry.preprocessing
-    resizable = hasattr(pre, "with_size") and not entry.extra.get("fixed_input_size")
-    if image_size is not None and resizable:
-        pre = pre.with_size(image_size)
+    size = entry.input_size(image_size)
+    pre = entry.preprocessing if size is None else entry.preprocessing.with_size(size)
     return ModelSpec(
         spec=spec,
         name=entry.name,

@@ -120,7 +120,8 @@ class ZooEntry:
         ``(model, n_blocks) -> (frozen, trainable)`` used by
         :func:`pedrank.groundtruth.protocol.finetune`) and ``"fixed_input_size"`` (``True``
         when the graph only accepts its native input size, so ``pedrank demo``
-        and ``pedrank extract`` do not pass ``--image-size``); for the installer
+        and ``pedrank extract`` do not pass ``--image-size``), ``"patch_multiple"`` and
+        ``"min_input_size"`` (see :meth:`input_size`); for the installer
         (``pedrank zoo install``), ``"pip"`` (pip packages, default the words of
         ``package``) and ``"npm"`` (npm package specs installed into the data
         folder; :meth:`missing` checks them too).
@@ -165,6 +166,22 @@ class ZooEntry:
             if not found:
                 out.append(mod)
         return out
+
+    def input_size(self, requested: int | None) -> int | None:
+        """The input side (px) to run this entry at when ``requested`` px are asked for.
+
+        ``None`` means the entry's own preprocessing size: for text models, for
+        preprocessing that cannot be resized, for graphs that only take their native
+        size (``extra["fixed_input_size"]``) and when ``requested`` is ``None``.
+        Otherwise ``requested`` rounded up to a whole number of patches
+        (``extra["patch_multiple"]``, ViTs) and raised to ``extra["min_input_size"]``
+        (InceptionV3's stem needs 75 px). The one place callers resolve a size.
+        """
+        if (requested is None or self.kind != "vision" or self.extra.get("fixed_input_size")
+                or not hasattr(self.preprocessing, "with_size")):
+            return None
+        step = int(self.extra.get("patch_multiple", 1))
+        return max(-(-int(requested) // step) * step, int(self.extra.get("min_input_size", 1)))
 
     def is_available(self) -> bool:
         """Whether every required module is installed."""

@@ -17,8 +17,10 @@ package is installed (``pedrank zoo install nsfwjs-mobilenetv2`` runs
   graph runs at any size (the zoo pools globally where the package's head pools
   7 x 7), so the evidence grid runs it at 64 px like the other MobileNetV2s.
 * ``nsfwjs-inceptionv3`` — features: the 2048-d global-average-pooled
-  ``mixed10`` block. InceptionV3's stem needs at least 75 px; the entry runs
-  at its native 299 px (``fixed_input_size``).
+  ``mixed10`` block. Native size 299 px; InceptionV3's stem needs at least
+  75 px (``min_input_size``), so a smaller requested size runs at 75 px (the
+  evidence grid's 64 px: 0.16 s per image at 299 px on one core would make its
+  pools of 2,000-3,800 images take 5-10 minutes each).
 
 Preprocessing as the package (``NSFWJS.infer``): RGB ``x / 255``, no mean
 subtraction; the package resizes with ``tf.image.resizeBilinear(...,
@@ -120,5 +122,5 @@ register_all([
         _UNIT.with_size(299),
         "InceptionV3 (ImageNet) fine-tuned for NSFW classes (nsfwjs), tfjs run in torch",
         "MIT", format="tfjs", install=_install_hint("nsfwjs-inceptionv3"),
-        pip=(), npm=(NSFWJS,), fixed_input_size=True),
+        pip=(), npm=(NSFWJS,), min_input_size=75),
 ])

@@ -36,7 +36,7 @@ def _extract_one(model: str, dataset: str, opts: Mapping[str, Any],
 
     ds = load_dataset(dataset, max_samples=opts.get("max_samples"), seed=opts.get("seed", 0))
     entry = get_entry(model)
-    size = None if entry.extra.get("fixed_input_size") else opts.get("image_size", 64)
+    size = entry.input_size(opts.get("image_size", 64))
     fs = extract_zoo(model, ds, image_size=size, batch_size=opts.get("batch_size", 64),
                      device=opts.get("device"),
                      cache_dir=opts.get("cache_dir", str(default_cache_dir())), progress=False)
