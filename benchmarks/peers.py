@@ -21,12 +21,15 @@ cores the machine has, for pedrank and the peers alike; ``--threads 1`` pins
 everything to one thread.
 
 Loading notes (no peer file is modified): thuml/LogME and TLlib's ``logme.py``
-import ``numba`` for a function (``each_evidence``) that only their older
-ICML path uses; where numba is not installed a stub whose ``njit`` returns the
-function unchanged lets the modules import, and the measured fixed-point path
-is untouched. SFDA's and PED's ``metrics.py`` import ``utils.iterative_A``
-(PARC helper, torch models); where that ``utils`` cannot be imported a stub
-without it is used (the measured functions do not call it).
+decorate functions with ``numba.njit``, and the measured paths call them
+(thuml's ``truncated_svd`` from its default fixed-point fit, TLlib's
+``each_evidence`` for every class); where numba is not installed a stub whose
+``njit`` returns the function unchanged lets the modules import, and those
+functions then run as plain numpy (their bodies are BLAS/LAPACK calls on the
+full arrays; numba's compile time is not paid). SFDA's and PED's
+``metrics.py`` import ``utils.iterative_A`` (PARC helper, torch models); where
+that ``utils`` cannot be imported a stub without it is used (the measured
+functions do not call it).
 
 Usage::
 
