@@ -334,3 +334,24 @@ def test_one_table_of_ped_ranges_for_every_entry_point():
             if name in flags and not isinstance(value, bool):
                 with pytest.raises(argparse.ArgumentTypeError):
                     flags[name](str(value))
+
+
+def test_source_scale_warning_when_clipped_dimensions_dominate() -> None:
+    """Regression (stop 18): nsfwjs-mobilenetv2's natural-crop source statistics had 263 of
+    1280 dimensions exactly 0 (std clipped at eps) carrying 74% of the standardised target
+    variance, which threw its PED rankings off without a word."""
+    import warnings
+
+    from pedrank import PED, SourceScaleWarning, SourceStats
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 30)
+    X = rng.normal(size=(90, 6)) * 0.05 + y[:, None] * 0.05
+    X[:, :2] += rng.uniform(0, 0.2, size=(90, 2))  # active on the target ...
+    mean, std = np.zeros(6), np.full(6, 0.05)
+    std[:2] = 0.0  # ... never on the source
+    with pytest.warns(SourceScaleWarning, match=r"in 2 of 6 feature dimensions"):
+        PED().fit(SourceStats(mean, std)).transform(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SourceScaleWarning)
+        PED().fit(SourceStats(mean, np.full(6, 0.05))).transform(X, y)  # nothing clipped

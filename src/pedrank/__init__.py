@@ -37,6 +37,7 @@ _EXPORTS: dict[str, str] = {
     "PEDResult": "pedrank.core.ped",
     "CoincidentClassMeansWarning": "pedrank.core.ped",
     "SourceFallbackWarning": "pedrank.core.ped",
+    "SourceScaleWarning": "pedrank.core.ped",
     "ped_transform": "pedrank.core.ped",
     "SourceStats": "pedrank.core.source",
     "score": "pedrank.core.scoring",

@@ -17,6 +17,16 @@ class SourceFallbackWarning(UserWarning):
     """PED standardised with the target's own statistics (no source statistics given)."""
 
 
+class SourceScaleWarning(RuntimeWarning):
+    """Most of the standardised target variance sits in dimensions the source never varied.
+
+    The source std of those dimensions is clipped at ``eps`` (official value 1e-3), so
+    standardisation multiplies the target's activity there by up to ``1 / eps`` and they
+    dominate PED's geometry: the source sample does not resemble the target's inputs
+    (e.g. natural-image crops for a model trained on other imagery).
+    """
+
+
 def warn_coincident_class_means(stacklevel: int) -> None:
     """Emit the :class:`CoincidentClassMeansWarning` (shared by the numpy and torch dynamics)."""
     warnings.warn(
@@ -27,4 +37,5 @@ def warn_coincident_class_means(stacklevel: int) -> None:
     )
 
 
-__all__ = ["CoincidentClassMeansWarning", "SourceFallbackWarning", "warn_coincident_class_means"]
+__all__ = ["CoincidentClassMeansWarning", "SourceFallbackWarning", "SourceScaleWarning",
+           "warn_coincident_class_means"]

@@ -21,7 +21,9 @@ Deliberate differences from the official code (defects, not method):
 * only the source mean/std are needed (:class:`~pedrank.core.source.SourceStats`);
   with none, the target's own statistics can be used, but only when asked for
   explicitly (``source="target"`` / ``PED(fallback="target")``), and a
-  :class:`SourceFallbackWarning` says so.
+  :class:`SourceFallbackWarning` says so; source statistics that leave most of the
+  standardised target variance in dimensions the source never varied (std clipped at
+  ``eps``) raise a :class:`SourceScaleWarning`.
 """
 
 from __future__ import annotations
@@ -40,7 +42,11 @@ from pedrank.core._array_kernels import ped_dynamics
 from pedrank.core._budget import check_memory
 from pedrank.core._linalg import class_means, row_blocks
 from pedrank.core._validation import LabelEncoding, check_features_labels
-from pedrank.core._warnings import CoincidentClassMeansWarning, SourceFallbackWarning
+from pedrank.core._warnings import (
+    CoincidentClassMeansWarning,
+    SourceFallbackWarning,
+    SourceScaleWarning,
+)
 from pedrank.core.ped_params import MAX_STEPS_CAP, check_ped_param
 from pedrank.core.source import DEFAULT_EPS, SourceStats
 
@@ -135,6 +141,46 @@ def _resolve_source(source: SourceArg, X: np.ndarray, eps: float) -> SourceStats
         raise ValueError(f"source must be SourceStats, (mean, std) or 'target'; got {type(source)}")
     stats.check_dim(X.shape[1])
     return stats
+
+
+#: Share of the standardised target variance in eps-clipped source dimensions above which
+#: :class:`SourceScaleWarning` is raised. Measured on the evidence pool with natural-image
+#: source crops: 0% for DINOv2 (no clipped dimension; the 7 models with packaged
+#: statistics have 0-1), 9-45% for nsfwjs-inceptionv3 and 73-75% for
+#: nsfwjs-mobilenetv2, the two models whose PED scores jumped (docs/evidence.md).
+CLIPPED_SHARE_WARN = 0.25
+
+
+def _clipped_source_share(X: np.ndarray, enc: LabelEncoding, means_x: np.ndarray,
+                          stats: SourceStats) -> float:
+    """Share of sum_d Var(z_d) carried by dimensions whose source std was clipped at eps.
+
+    One blocked pass over ``X`` (only when some dimension is clipped): the overall
+    mean is the count-weighted class means.
+    """
+    clipped = stats.std < stats.eps
+    if not clipped.any():
+        return 0.0
+    mean = enc.counts @ means_x / X.shape[0]
+    ss = np.zeros(X.shape[1])
+    for rows in row_blocks(*X.shape, block_bytes=_BLOCK_BYTES):
+        ss += ((X[rows] - mean) ** 2).sum(axis=0)
+    var_z = ss / stats.scale**2
+    total = var_z.sum()
+    return float(var_z[clipped].sum() / total) if total > 0 else 0.0
+
+
+def _warn_clipped_source(share: float, n_clipped: int, n_dims: int) -> None:
+    if share > CLIPPED_SHARE_WARN:
+        warnings.warn(
+            f"PED: {share:.0%} of the standardised target variance lies in {n_clipped} of "
+            f"{n_dims} feature dimensions whose source std is below eps (clipped, so they are "
+            "scaled by up to 1/eps); PED's geometry is mostly those dimensions. The source "
+            "sample may not resemble the data this model was trained on; its ranking with "
+            "PED is suspect.",
+            SourceScaleWarning,
+            stacklevel=3,
+        )
 
 
 def _class_radii(X: np.ndarray, enc: LabelEncoding, means_x: np.ndarray,
@@ -232,6 +278,8 @@ def ped_transform(
     stats = _resolve_source(source, Xf, eps)
     scale = stats.scale
     means_x = class_means(Xf, enc)
+    _warn_clipped_source(_clipped_source_share(Xf, enc, means_x, stats),
+                         int((stats.std < stats.eps).sum()), D)
     means_z = (means_x - stats.mean) / scale
     rho = _class_radii(Xf, enc, means_x, scale)
     if device is None:
@@ -438,4 +486,5 @@ __all__ = [
     "ped_transform",
     "CoincidentClassMeansWarning",
     "SourceFallbackWarning",
+    "SourceScaleWarning",
 ]
