@@ -301,3 +301,32 @@ def test_dtype_float32_scores_close_to_float64_and_notes_the_float64_metrics(
     assert not any("float32" in n for n in s64.notes)
     with pytest.raises(ValueError, match="dtype"):
         pedrank.select(models, str(digits_folder), dtype="float16", **kw)
+
+
+def test_suspect_source_statistics_become_a_note_naming_the_model() -> None:
+    """Regression (stop 18): the demo printed PED's SourceScaleWarning without saying which
+    of its 19 models it was about; select now names the model in its notes."""
+    import warnings
+    from types import SimpleNamespace
+
+    from pedrank import SourceScaleWarning, SourceStats
+    from pedrank.pipeline.select import ModelRun, score_models
+    from pedrank.pipeline.sources import SourceChoice
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 30)
+    X = rng.normal(size=(90, 6)) * 0.05 + y[:, None] * 0.05
+    X[:, :2] += rng.uniform(0, 0.2, size=(90, 2))
+    std = np.full(6, 0.05)
+    std[:2] = 0.0  # never active on the source: clipped at eps
+    done = {}
+    for name, sd in (("suspect", std), ("fine", np.full(6, 0.05))):
+        src = SourceChoice(SourceStats(np.zeros(6), sd), "given", "given")
+        run = ModelRun(name, name, name, 6, False, src, {})
+        done[name] = (SimpleNamespace(features=X), run)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SourceScaleWarning)  # none escapes
+        scores, _, notes = score_models(done, y, ["logme"], [False, True], "classification")
+    assert set(scores) == {"suspect", "fine"}
+    assert len(notes) == 1 and notes[0].startswith("suspect: ")
+    assert "2 of 6 feature dimensions" in notes[0] and "suspect" in notes[0]

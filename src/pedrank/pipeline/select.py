@@ -36,7 +36,12 @@ from typing import Any
 import numpy as np
 
 from pedrank.core.metrics import get_metric
-from pedrank.core.ped import CoincidentClassMeansWarning, SourceFallbackWarning, ped_transform
+from pedrank.core.ped import (
+    CoincidentClassMeansWarning,
+    SourceFallbackWarning,
+    SourceScaleWarning,
+    ped_transform,
+)
 from pedrank.core.scoring import is_saturated, ranking_records, score
 from pedrank.pipeline.sources import SourceChoice, source_stats_for
 
@@ -488,37 +493,51 @@ def _score_columns(X: Any, y: np.ndarray, metrics: list[str], ped: bool, task: s
     return out
 
 
-def _ped_moved(X: Any, y: np.ndarray, src: SourceChoice) -> Any:
-    """One PED run (Li et al., ICCV 2023) for one model: its result serves every metric."""
-    with warnings.catch_warnings():
+def _ped_moved(X: Any, y: np.ndarray, src: SourceChoice) -> tuple[Any, str | None]:
+    """One PED run (Li et al., ICCV 2023) for one model: its result serves every metric.
+
+    Returns the result and the message of a :class:`SourceScaleWarning`, if PED gave
+    one (the caller names the model in a note instead of an anonymous warning).
+    """
+    with warnings.catch_warnings(record=True) as caught:
         # The fallback is named once in the source-statistics column, not per metric.
         warnings.simplefilter("ignore", SourceFallbackWarning)
         warnings.simplefilter("ignore", CoincidentClassMeansWarning)
-        return ped_transform(X, y, src.stats if src.stats is not None else "target")
+        warnings.simplefilter("always", SourceScaleWarning)
+        res = ped_transform(X, y, src.stats if src.stats is not None else "target")
+    scale = [w for w in caught if issubclass(w.category, SourceScaleWarning)]
+    for w in caught:  # anything else is passed on unchanged
+        if not issubclass(w.category, SourceScaleWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return res, str(scale[0].message) if scale else None
 
 
 def score_models(done: Mapping[str, tuple[Any, ModelRun]], y: np.ndarray, metrics: list[str],
                  variants: list[bool], task: str, dtype: str = "float64"
-                 ) -> tuple[dict[str, dict], dict[str, Any]]:
-    """Scores ``{model: {column: score or error}}`` and the PED shifts ``{model: PEDResult}``.
+                 ) -> tuple[dict[str, dict], dict[str, Any], list[str]]:
+    """Scores ``{model: {column: score or error}}``, the PED shifts ``{model: PEDResult}``
+    and notes (a model whose source statistics make its PED scores suspect).
 
     PED runs once per model; its moved features are scored by every metric.
     """
     scores: dict[str, dict] = {}
     moved: dict[str, Any] = {}
+    notes: list[str] = []
     for name, (fs, run) in done.items():
         t0 = time.perf_counter()
         col: dict[str, float | str] = {}
         if False in variants:
             col.update(_score_columns(fs.features, y, metrics, False, task, dtype))
         if True in variants:
-            res = _ped_moved(fs.features, y, run.source)
+            res, suspect = _ped_moved(fs.features, y, run.source)
+            if suspect:
+                notes.append(f"{name}: {suspect.removeprefix('PED: ')}")
             col.update(_score_columns(res.features, y, metrics, True, task, dtype))
             # Keep only the class shift: the moved features are rebuilt on demand.
             moved[name] = (res.shift, res.classes)
         scores[name] = {c: col[c] for c in _order(metrics, variants)}
         run.seconds["scoring"] = time.perf_counter() - t0
-    return scores, moved
+    return scores, moved, notes
 
 
 def _order(metrics: list[str], variants: list[bool]) -> list[str]:
@@ -782,9 +801,10 @@ def _score_and_recommend(done: Mapping[str, tuple[Any, ModelRun]], failed: dict[
                          ) -> Selection:
     """Steps 5-6: scores, ranks and the recommendation, with the time of each part."""
     t_score = time.perf_counter()
-    scores, shifts = score_models(done, y, names, variants, task, dtype)
+    scores, shifts, ped_notes = score_models(done, y, names, variants, task, dtype)
     columns = _order(names, variants)
     records, saturated, notes = rank_columns(scores, columns)
+    notes = ped_notes + notes
     t_boot = time.perf_counter()
     rec = _recommendation(done, shifts, y, scores, records, saturated, columns,
                           n_bootstrap=n_bootstrap, seed=seed, task=task, dtype=dtype)
