@@ -311,3 +311,18 @@ def test_nsfwjs_mobilenetv2_finetune_split() -> None:
     x = torch.rand(2, 3, 64, 64)
     with torch.no_grad():
         torch.testing.assert_close(top(frozen(x)), net(x))
+
+
+def test_nsfwjs_inceptionv3_finetune_split_at_its_minimum_size() -> None:
+    entry = get_entry("nsfwjs-inceptionv3")
+    if not entry.is_available():
+        pytest.skip(f"needs {', '.join(entry.missing())}: {entry.install}")
+    net = entry.load()
+    frozen, top = entry.extra["finetune_split"](net, 3)
+    assert top.input_name == "mixed7" and top.output == "mixed10"
+    size = entry.input_size(64)  # the evidence grid's 64 px -> the stem's 75 px
+    x = torch.as_tensor(entry.preprocessing.with_size(size)(_photos(299)))
+    with torch.no_grad():
+        torch.testing.assert_close(top(frozen(x)), net(x))
+    with pytest.raises(ValueError, match="n_blocks"):
+        entry.extra["finetune_split"](net, 11)

@@ -410,7 +410,8 @@ def _finetune_tensors(model: str, target: TargetData, cfg: MeasureConfig) -> tup
     split = entry.extra.get("finetune_split")
     if split is None:
         raise ValueError(f"zoo model {model!r} has no finetune_split")
-    pre = entry.preprocessing.with_size(cfg.image_size)
+    size = entry.input_size(cfg.image_size)  # e.g. InceptionV3's 75-px minimum
+    pre = entry.preprocessing if size is None else entry.preprocessing.with_size(size)
     frozen, top = split(entry.load(), cfg.ft_blocks)
     frozen.eval()
     inputs = target.pool_inputs

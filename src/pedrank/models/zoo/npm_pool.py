@@ -91,6 +91,17 @@ def _mobilenetv2_split(net: Any, n_blocks: int) -> tuple[Any, Any]:
     return net.split(f"{block}_add" if f"{block}_add" in names else f"{block}_project_BN")
 
 
+def _inceptionv3_split(net: Any, n_blocks: int) -> tuple[Any, Any]:
+    """(frozen, trainable): the last ``n_blocks`` of InceptionV3's 11 ``mixed`` blocks train.
+
+    Keras names the blocks' outputs ``mixed0`` .. ``mixed10``; the cut is the output of
+    ``mixed{10 - n_blocks}``.
+    """
+    if not 0 < int(n_blocks) < 11:
+        raise ValueError(f"n_blocks must be in 1..10; got {n_blocks}")
+    return net.split(f"mixed{10 - int(n_blocks)}")
+
+
 def _check_version(package: Any) -> None:
     """Warn when the installed nsfwjs is not the version the zoo was checked against."""
     try:
@@ -122,5 +133,5 @@ register_all([
         _UNIT.with_size(299),
         "InceptionV3 (ImageNet) fine-tuned for NSFW classes (nsfwjs), tfjs run in torch",
         "MIT", format="tfjs", install=_install_hint("nsfwjs-inceptionv3"),
-        pip=(), npm=(NSFWJS,), min_input_size=75),
+        pip=(), npm=(NSFWJS,), min_input_size=75, finetune_split=_inceptionv3_split),
 ])
