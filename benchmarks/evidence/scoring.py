@@ -101,8 +101,9 @@ def scoring_sample(name: str) -> Sample:
 
 
 def source_stats(model: str, size: int):
-    """Packaged source statistics at ``size`` px, else computed from the offline crops."""
-    from pedrank.models.source_samples import compute_source_stats, load_source_stats
+    """Source statistics from the offline crops (without the ImageNet photos) at the size
+    the model runs at for ``size`` px, and their description."""
+    from pedrank.models.source_samples import compute_source_stats
     from pedrank.models.zoo import get_entry
 
     entry = get_entry(model)
@@ -111,14 +112,15 @@ def source_stats(model: str, size: int):
     # the size the target features were extracted at (native for fixed graphs, whole
     # patches for ViTs, at least the minimum InceptionV3's stem takes)
     size = entry.input_size(size) or entry.preprocessing.size
-    stats_ = load_source_stats(model, size)
-    if stats_ is not None:
-        return stats_, f"packaged natural-image crops, {size} px"
     from pedrank.models.extract import default_cache_dir
 
-    # crops' features cached like any extraction (a rerun does not recompute them)
-    stats_ = compute_source_stats(model, image_size=size, cache_dir=default_cache_dir())
-    return stats_, f"natural-image crops computed, {size} px"
+    # The evidence's sample, pinned: crops of the scikit-image/-learn photos only, without
+    # foolbox's ImageNet photos (which the packaged statistics include since stop 18), so
+    # that every score in scores.jsonl was made with the same kind of sample. Crops'
+    # features are cached like any extraction (a rerun does not recompute them).
+    stats_ = compute_source_stats(model, image_size=size, cache_dir=default_cache_dir(),
+                                  imagenet=False)
+    return stats_, f"natural-image crops (no ImageNet photos) computed, {size} px"
 
 
 def load_jsonl(path: Path) -> list[dict]:

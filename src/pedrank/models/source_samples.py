@@ -2,15 +2,18 @@
 
 PED standardises a model's target features with the mean/std of the same
 model's features on its *pre-training* data (Li et al., ICCV 2023, use
-ImageNet validation images). ImageNet is not available offline, so for the
-ImageNet zoo models we approximate it with the natural photographs that ship
-inside scikit-image and scikit-learn (cat, coffee, astronaut, rocket,
-motorcycle, city, flower, Hubble field, clock, coins, textures ...), expanded
-into many random resized crops with horizontal flips (seeded). This is an
-**approximation**: a few dozen photographs cover far fewer concepts than
-ImageNet's 1000 classes, so per-dimension statistics are noisier; they are
-still on the right scale and centred on natural-image responses, which is
-what the standardisation needs.
+ImageNet validation images). ImageNet is not available offline; the closest
+sample that is: the 20 ImageNet validation photos that ``foolbox`` ships as test
+data (:func:`imagenet_photos`, used when foolbox is installed: ``pedrank zoo
+install imagenet-photos``) together with the natural photographs that ship inside
+scikit-image and scikit-learn (cat, coffee, astronaut, rocket, motorcycle, city,
+flower, Hubble field, clock, coins, textures ...), all expanded into random
+resized crops with horizontal flips (seeded). This is an **approximation**: 35
+photographs cover far fewer concepts than ImageNet's 1000 classes, so
+per-dimension statistics are noisier; they are still on the right scale and
+centred on natural-image responses, which is what the standardisation needs. For
+models trained on other imagery (faces, NSFW, MRI, text) it is a poorer stand-in;
+PED's :class:`~pedrank.core.ped.SourceScaleWarning` says when it fails badly.
 
 The statistics depend on the input resolution, so they are stored per
 (model, image size) as package data ``data/source_stats/<model>_<size>px.npz``
@@ -41,6 +44,7 @@ from pedrank.models.extract import resize_images
 __all__ = [
     "augmented_crops",
     "compute_source_stats",
+    "imagenet_photos",
     "load_source_stats",
     "natural_images",
     "source_stats_filename",
@@ -53,6 +57,9 @@ _SKIMAGE_PHOTOS = (
 )  # fmt: skip
 
 DEFAULT_CROPS_PER_IMAGE = 48
+
+#: Where the packaged statistics live (``pedrank/data/source_stats``).
+PACKAGED_DIR = Path(__file__).resolve().parents[1] / "data" / "source_stats"
 
 _LOG = logging.getLogger(__name__)
 
@@ -72,11 +79,34 @@ def load_source_stats(model: str, image_size: int) -> SourceStats | None:
         return SourceStats.load(path)
 
 
-def natural_images() -> list[np.ndarray]:
+def imagenet_photos() -> list[np.ndarray]:
+    """foolbox's 20 ImageNet validation photos (uint8 RGB, 512 x 512), or ``[]`` without foolbox.
+
+    ``foolbox`` (MIT) ships them as test data (``foolbox/data/imagenet_NN_LABEL.jpg``,
+    one per listed ILSVRC-2012 class); they are read without importing foolbox (its
+    import needs eagerpy and a deep-learning framework), so ``pip install --no-deps
+    foolbox`` (or ``pedrank zoo install imagenet-photos``) is enough. They are the only
+    real ImageNet images available offline: the closest thing to the paper's source
+    sample (ImageNet validation images) for the ImageNet-trained models.
+    """
+    from pedrank.models.zoo._common import package_file
+
+    try:
+        folder = Path(package_file("foolbox", "data"))
+    except (ModuleNotFoundError, FileNotFoundError):
+        return []
+    from PIL import Image
+
+    return [np.asarray(Image.open(f).convert("RGB"), dtype=np.uint8)
+            for f in sorted(folder.glob("imagenet_*.jpg"))]
+
+
+def natural_images(imagenet: bool = True) -> list[np.ndarray]:
     """The offline natural photographs (uint8, (H, W) or (H, W, 3)).
 
     Needs scikit-image; scikit-learn's two sample photos are added when Pillow
-    can read them.
+    can read them, and foolbox's 20 ImageNet validation photos
+    (:func:`imagenet_photos`) when ``imagenet`` is true and foolbox is installed.
     """
     try:
         import skimage.data as skd
@@ -96,7 +126,7 @@ def natural_images() -> list[np.ndarray]:
         out.extend(np.asarray(im, dtype=np.uint8) for im in load_sample_images().images)
     except ImportError:  # sklearn reads them with Pillow
         pass
-    return out
+    return out + (imagenet_photos() if imagenet else [])
 
 
 def augmented_crops(
@@ -144,19 +174,21 @@ def compute_source_stats(
     seed: int = 0,
     cache_dir: Any = None,
     device: str | None = None,
+    imagenet: bool = True,
 ) -> SourceStats:
     """Source statistics of zoo ``model`` from augmented crops of the offline photos.
 
     The crops are made at the size the model runs at when ``image_size`` px are
     asked for (:meth:`pedrank.models.zoo.ZooEntry.input_size`: the native size of
-    fixed graphs, whole patches for ViTs), the size its target features have.
+    fixed graphs, whole patches for ViTs), the size its target features have, from
+    :func:`natural_images` (``imagenet=False``: without foolbox's ImageNet photos).
     """
     from pedrank.models.extract import extract_zoo
     from pedrank.models.zoo import get_entry
 
     entry = get_entry(model)
     size = entry.input_size(image_size) or entry.preprocessing.size
-    crops = augmented_crops(natural_images(), n_per_image, size, seed)
+    crops = augmented_crops(natural_images(imagenet), n_per_image, size, seed)
     labels = np.zeros(crops.shape[0], dtype=np.int64)
     # A plain (inputs, labels) pair: models sits beside datasets, not above it.
     fs = extract_zoo(model, (crops, labels), image_size=size, cache_dir=cache_dir,
@@ -170,10 +202,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--image-size", type=int, default=64)
     p.add_argument("--crops-per-image", type=int, default=DEFAULT_CROPS_PER_IMAGE)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-imagenet", action="store_true",
+                   help="leave out foolbox's ImageNet photos (the evidence grid's sample)")
     p.add_argument("--cache-dir", default=None)
-    p.add_argument(
-        "--out-dir", default=str(Path(__file__).resolve().parent / "data" / "source_stats")
-    )
+    p.add_argument("--out-dir", default=str(PACKAGED_DIR),
+                   help="default: the package data folder load_source_stats reads")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")  # a script: report on stderr
     from pedrank.models.zoo import available_models
@@ -185,8 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     for m in models:
         try:
             stats = compute_source_stats(
-                m, args.image_size, args.crops_per_image, args.seed, cache_dir=args.cache_dir
-            )
+                m, args.image_size, args.crops_per_image, args.seed, cache_dir=args.cache_dir,
+                imagenet=not args.no_imagenet)
         except Exception as exc:  # e.g. an ONNX graph with a fixed input size: report, go on
             _LOG.warning("%s: skipped (%s: %s)", m, type(exc).__name__, str(exc).splitlines()[0])
             failed += 1

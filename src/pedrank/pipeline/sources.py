@@ -150,7 +150,8 @@ def _packaged(spec: Any) -> SourceChoice | None:
     stats = load_source_stats(spec.name, int(size))
     if stats is None:
         return None
-    return SourceChoice(stats, "packaged", f"packaged (natural-image crops), {size} px")
+    return SourceChoice(stats, "packaged",
+                        f"packaged (natural-image crops, ImageNet photos included), {size} px")
 
 
 def _generic_sample(spec: Any, cache_dir: str | Path | None
@@ -176,15 +177,19 @@ def _generic_sample(spec: Any, cache_dir: str | Path | None
     if importlib.util.find_spec("skimage") is None:
         raise ImportError("the natural-image sample needs scikit-image: pip install scikit-image")
     side = min(int(spec.image_size or GENERIC_CROP_SIDE), GENERIC_CROP_SIDE)
-    sample_id = f"natural-crops:v1:per={DEFAULT_CROPS_PER_IMAGE}:side={side}:seed=0"
+    # foolbox's ImageNet photos join the sample when foolbox is installed (natural_images)
+    imagenet = importlib.util.find_spec("foolbox") is not None
+    sample_id = (f"natural-crops:v1:per={DEFAULT_CROPS_PER_IMAGE}:side={side}:seed=0"
+                 + (":imagenet=foolbox" if imagenet else ""))
 
     def make_crops() -> Any:
         # The photos are read only on a cache miss (reading them takes ~2 s).
         crops = _natural_crops(natural_images, side, sample_id, cache_dir)
         return ImageDataset(crops, np.zeros(len(crops), dtype=np.int64), "natural-crops")
 
+    photos = "offline photo, ImageNet's included" if imagenet else "offline photo"
     return sample_id, make_crops, (
-        f"generic sample: natural-image crops ({DEFAULT_CROPS_PER_IMAGE} per offline photo)")
+        f"generic sample: natural-image crops ({DEFAULT_CROPS_PER_IMAGE} per {photos})")
 
 
 def _natural_crops(images: Callable[[], list[np.ndarray]], side: int, sample_id: str,
