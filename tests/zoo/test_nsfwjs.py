@@ -301,28 +301,22 @@ def test_split_at_a_block_boundary_composes() -> None:
         graph.split("c2")  # the skip connection (Add) reads r1 from below the cut
 
 
-def test_nsfwjs_mobilenetv2_finetune_split() -> None:
-    entry = get_entry("nsfwjs-mobilenetv2")
+@pytest.mark.parametrize(("name", "cut", "output", "too_many"), [
+    ("nsfwjs-mobilenetv2", "block_13_project_BN", "out_relu", 16),
+    ("nsfwjs-inceptionv3", "mixed7", "mixed10", 11),
+])
+def test_finetune_split_composes_at_the_grid_size(name: str, cut: str, output: str,
+                                                  too_many: int) -> None:
+    """The last 3 blocks train; at the evidence grid's 64 px (InceptionV3: its stem's 75)."""
+    entry = get_entry(name)
     if not entry.is_available():
         pytest.skip(f"needs {', '.join(entry.missing())}: {entry.install}")
     net = entry.load()
     frozen, top = entry.extra["finetune_split"](net, 3)
-    assert top.input_name == "block_13_project_BN" and top.output == "out_relu"
-    x = torch.rand(2, 3, 64, 64)
-    with torch.no_grad():
-        torch.testing.assert_close(top(frozen(x)), net(x))
-
-
-def test_nsfwjs_inceptionv3_finetune_split_at_its_minimum_size() -> None:
-    entry = get_entry("nsfwjs-inceptionv3")
-    if not entry.is_available():
-        pytest.skip(f"needs {', '.join(entry.missing())}: {entry.install}")
-    net = entry.load()
-    frozen, top = entry.extra["finetune_split"](net, 3)
-    assert top.input_name == "mixed7" and top.output == "mixed10"
-    size = entry.input_size(64)  # the evidence grid's 64 px -> the stem's 75 px
+    assert (top.input_name, top.output) == (cut, output)
+    size = entry.input_size(64)
     x = torch.as_tensor(entry.preprocessing.with_size(size)(_photos(299)))
     with torch.no_grad():
         torch.testing.assert_close(top(frozen(x)), net(x))
     with pytest.raises(ValueError, match="n_blocks"):
-        entry.extra["finetune_split"](net, 11)
+        entry.extra["finetune_split"](net, too_many)
