@@ -78,3 +78,16 @@ def test_no_within_class_variation_names_the_metric():
     y = np.repeat(np.arange(3), 5)
     with pytest.raises(ValueError, match="ETran needs within-class variation"):
         _lda.shrunk_lda(X, encode_labels(y), who="ETran")
+
+
+@pytest.mark.parametrize("n", [1, 2, 255, 256, 257, 600])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_symmetrize_upper_matches_the_triu_formula_bit_for_bit(n, order):
+    """The syrk triangle copied into the other half, blockwise (within_scatter's last step)."""
+    from pedrank.core._linalg import symmetrize_upper
+
+    A = np.asarray(np.random.default_rng(n).normal(size=(n, n)), order=order)
+    want = np.triu(A)
+    want += np.triu(A, 1).T
+    got = symmetrize_upper(A.copy(order="K"))
+    assert np.array_equal(got, want) and np.array_equal(got, got.T)

@@ -33,7 +33,7 @@ from scipy.linalg import blas
 from scipy.special import softmax
 from sklearn.covariance import shrunk_covariance
 
-from pedrank.core._linalg import class_means, row_blocks
+from pedrank.core._linalg import class_means, row_blocks, symmetrize_upper
 from pedrank.core._validation import LabelEncoding
 from pedrank.core.metrics import _precision
 
@@ -81,10 +81,7 @@ def within_scatter(X: np.ndarray, codes: np.ndarray, means: np.ndarray) -> np.nd
             np.copyto(R, buf[: R.shape[0]], casting="same_kind")
         # R.T is Fortran-ordered: syrk reads it without a copy (S += R^T R, upper).
         S = syrk(1.0, R.T, beta=1.0, c=S, trans=0, lower=0, overwrite_c=1)
-    S = np.asarray(S, dtype=np.float64)
-    upper = np.triu(S, 1)
-    S = np.triu(S)
-    S += upper.T
+    S = symmetrize_upper(np.asarray(S, dtype=np.float64))
     S /= N
     return S
 
