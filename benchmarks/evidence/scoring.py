@@ -162,7 +162,8 @@ def eligible(cells_path: Path, min_seeds: int, min_models: int) -> dict[str, lis
 class Scorer:
     """Features, samples and source statistics held in memory across passes."""
 
-    def __init__(self) -> None:
+    def __init__(self, extract: bool = False) -> None:
+        self.extract = extract  # load a model on a feature-cache miss (a fresh machine)
         self.samples: dict[str, Sample] = {}
         self.features: dict[tuple[str, str], np.ndarray] = {}
         self.sources: dict[str, tuple] = {}
@@ -179,7 +180,7 @@ class Scorer:
         if key not in self.features:
             # vision: cached_only, the ground-truth job extracts the image pool and this
             # reader never repeats that work; text pools are small and extracted here
-            only = s.target.kind == "vision"
+            only = s.target.kind == "vision" and not self.extract
             self.features[key] = _features(model, s.target, CFG, cached_only=only)[s.positions]
         if model not in self.sources:
             self.sources[model] = source_stats(model, CFG.image_size)
@@ -284,8 +285,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--min-seeds", type=int, default=5)
     p.add_argument("--min-models", type=int, default=4)
     p.add_argument("--points-only", action="store_true")
+    p.add_argument("--extract", action="store_true",
+                   help="extract image features that are not cached (by default a pair whose "
+                        "features are missing waits for the ground-truth job to extract them)")
     args = p.parse_args(argv)
-    sc = Scorer()
+    sc = Scorer(extract=args.extract)
     if args.points_only:
         pairs = eligible(args.cells, args.min_seeds, args.min_models)
         score_points(sc, pairs, args.metrics, HERE / "scores.jsonl")
