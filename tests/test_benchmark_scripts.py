@@ -110,3 +110,26 @@ def test_gpu_check_without_cuda_is_a_recorded_skip(tmp_path, monkeypatch):
     assert gpu_check.main(["--device", "cuda", "--out", str(out)]) == 0
     assert "skipped: CUDA is not available" in out.read_text()
     assert gpu_check.main(["--device", "cuda", "--require"]) == 2
+
+
+def test_evidence_report_skips_a_target_whose_resamples_all_tie():
+    """Regression (stop 18): plain SFDA tied on every half-sample of one fine-tuning target
+    (its full-sample scores did not tie), so every draw of the mean over targets was NaN and
+    the report's plot stopped with "need finite tau"; the target is now not scored."""
+    import numpy as np
+
+    path = BENCH / "evidence" / "report.py"
+    spec = importlib.util.spec_from_file_location("evidence_report", path)
+    report = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(report)
+    models = ["a", "b", "c", "d"]
+    rep = {m: [0.9 - 0.1 * i, 0.91 - 0.1 * i, 0.89 - 0.1 * i] for i, m in enumerate(models)}
+    points = {("t", m, "sfda", p): 1.0 - 1e-3 * i for i, m in enumerate(models)
+              for p in (False, True)}
+    tied = {("t", m, "sfda", p): dict.fromkeys(range(5), 1.0) for m in models
+            for p in (False, True)}
+    assert report.target_intervals("sfda", "t", rep, points, tied, n_boot=50) is None
+    spread = {("t", m, "sfda", p): {j: 1.0 - 1e-3 * i + 1e-5 * j for j in range(5)}
+              for i, m in enumerate(models) for p in (False, True)}
+    res = report.target_intervals("sfda", "t", rep, points, spread, n_boot=50)
+    assert res is not None and np.isfinite(res[False]["both"].low)

@@ -124,6 +124,11 @@ def target_intervals(metric: str, target: str, rep: dict, points: dict, boots: d
                                                      seed=seed, resample=kind)
         else:  # no target resamples yet: "both" is the replicates-only interval (said so)
             res["both"] = res["samples"] = res["replicates"]
+        # Ties on every resample (plain SFDA at 1.0 on each half-sample although the full
+        # sample orders the models): no draw has a tau, so neither does the interval, nor any
+        # mean it enters; the target is listed as not scored, like an all-tied one.
+        if any(not np.isfinite(r.draws).any() for r in res.values()):
+            return None
         out[ped] = res
     return out
 
