@@ -151,44 +151,42 @@ def _resolve_source(source: SourceArg, X: np.ndarray, eps: float) -> SourceStats
 CLIPPED_SHARE_WARN = 0.25
 
 
-def _clipped_source_share(X: np.ndarray, enc: LabelEncoding, means_x: np.ndarray,
-                          stats: SourceStats) -> float:
-    """Share of sum_d Var(z_d) carried by dimensions whose source std was clipped at eps.
+def _warn_clipped_source(stats: SourceStats, enc: LabelEncoding, means_z: np.ndarray,
+                         within_z: np.ndarray | None) -> None:
+    """Raise :class:`SourceScaleWarning` when the eps-clipped source dimensions carry more
+    than :data:`CLIPPED_SHARE_WARN` of sum_d Var(z_d).
 
-    One blocked pass over ``X`` (only when some dimension is clipped): the overall
-    mean is the count-weighted class means.
+    ``within_z`` is the per-dimension within-class sum of squares in z, accumulated by
+    :func:`_class_radii` in its pass over ``X`` (``None``: nothing is clipped); the
+    between-class part comes from the class means, so ``X`` is not read again.
     """
+    if within_z is None:
+        return
     clipped = stats.std < stats.eps
-    if not clipped.any():
-        return 0.0
-    mean = enc.counts @ means_x / X.shape[0]
-    ss = np.zeros(X.shape[1])
-    for rows in row_blocks(*X.shape, block_bytes=_BLOCK_BYTES):
-        ss += ((X[rows] - mean) ** 2).sum(axis=0)
-    var_z = ss / stats.scale**2
+    centred = means_z - enc.counts @ means_z / enc.counts.sum()
+    var_z = within_z + enc.counts @ centred**2  # total sum of squares per dimension
     total = var_z.sum()
-    return float(var_z[clipped].sum() / total) if total > 0 else 0.0
-
-
-def _warn_clipped_source(share: float, n_clipped: int, n_dims: int) -> None:
+    share = float(var_z[clipped].sum() / total) if total > 0 else 0.0
     if share > CLIPPED_SHARE_WARN:
         warnings.warn(
-            f"PED: {share:.0%} of the standardised target variance lies in {n_clipped} of "
-            f"{n_dims} feature dimensions whose source std is below eps (clipped, so they are "
-            "scaled by up to 1/eps); PED's geometry is mostly those dimensions. The source "
-            "sample may not resemble the data this model was trained on; its ranking with "
-            "PED is suspect.",
+            f"PED: {share:.0%} of the standardised target variance lies in "
+            f"{int(clipped.sum())} of {clipped.size} feature dimensions whose source std is "
+            "below eps (clipped, so they are scaled by up to 1/eps); PED's geometry is mostly "
+            "those dimensions. The source sample may not resemble the data this model was "
+            "trained on; its ranking with PED is suspect.",
             SourceScaleWarning,
             stacklevel=3,
         )
 
 
 def _class_radii(X: np.ndarray, enc: LabelEncoding, means_x: np.ndarray,
-                 scale: np.ndarray) -> np.ndarray:
+                 scale: np.ndarray, within_z: np.ndarray | None = None) -> np.ndarray:
     """RMS distance of each class's standardised samples to their class mean.
 
     rho_c^2 = sum_d Var_c(z_d) with z = (x - mu) / scale; computed from
     centred residuals (not E[z^2] - E[z]^2, which cancels badly) in row chunks.
+    ``within_z`` (length D), when given, accumulates the same residuals' per-dimension
+    sums of squares (for :func:`_warn_clipped_source`, in this one pass over ``X``).
     """
     inv = 1.0 / scale
     sq = np.empty(X.shape[0])
@@ -202,6 +200,8 @@ def _class_radii(X: np.ndarray, enc: LabelEncoding, means_x: np.ndarray,
         np.subtract(X[rows], resid, out=resid)
         resid *= inv
         np.einsum("ij,ij->i", resid, resid, out=sq[rows])
+        if within_z is not None:
+            within_z += np.einsum("ij,ij->j", resid, resid)
     per_class = np.bincount(enc.codes, weights=sq, minlength=enc.n_classes)
     return np.sqrt(per_class / enc.counts)
 
@@ -278,10 +278,10 @@ def ped_transform(
     stats = _resolve_source(source, Xf, eps)
     scale = stats.scale
     means_x = class_means(Xf, enc)
-    _warn_clipped_source(_clipped_source_share(Xf, enc, means_x, stats),
-                         int((stats.std < stats.eps).sum()), D)
     means_z = (means_x - stats.mean) / scale
-    rho = _class_radii(Xf, enc, means_x, scale)
+    within_z = np.zeros(D) if (stats.std < stats.eps).any() else None
+    rho = _class_radii(Xf, enc, means_x, scale, within_z)
+    _warn_clipped_source(stats, enc, means_z, within_z)
     if device is None:
         dyn = _dynamics_numpy(means_z, rho, **params)
     else:
