@@ -670,6 +670,7 @@ def bootstrap_column(done: Mapping[str, tuple[Any, ModelRun]], shifts: Mapping[s
     ped = column.startswith("PED+")
     metric = column.removeprefix("PED+")
     idx = stratified_bootstrap(y, n_bootstrap, seed, stratify=task == "classification")
+    kwargs = _metric_kwargs(metric, task, dtype)  # once, not per draw (it inspects a signature)
     out: dict[str, np.ndarray] = {}
     for m in models:
         X = np.asarray(done[m][0].features, dtype=np.float64)
@@ -679,8 +680,7 @@ def bootstrap_column(done: Mapping[str, tuple[Any, ModelRun]], shifts: Mapping[s
         vals = np.empty(n_bootstrap)
         for b in range(n_bootstrap):
             try:
-                vals[b] = score(X[idx[b]], y[idx[b]], metric=metric,
-                                **_metric_kwargs(metric, task, dtype))
+                vals[b] = score(X[idx[b]], y[idx[b]], metric=metric, **kwargs)
             except (ValueError, np.linalg.LinAlgError):
                 vals[b] = np.nan
         out[m] = vals
