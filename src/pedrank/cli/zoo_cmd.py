@@ -61,9 +61,9 @@ def run_list(args: argparse.Namespace) -> int:
         print(f"{'emoji-data':26s} {'data':6s} installed")
     except EmojiDataUnavailable:
         print(f"{'emoji-data':26s} {'data':6s} missing")
-    from pedrank.models.source_samples import imagenet_photos
+    from pedrank.models.source_samples import imagenet_photo_files
 
-    n = len(imagenet_photos())
+    n = len(imagenet_photo_files())
     state = f"installed ({n} photos)" if n else "missing"
     print(f"{'imagenet-photos':26s} {'data':6s} {state}")
     return 0

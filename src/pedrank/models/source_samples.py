@@ -44,6 +44,7 @@ from pedrank.models.extract import resize_images
 __all__ = [
     "augmented_crops",
     "compute_source_stats",
+    "imagenet_photo_files",
     "imagenet_photos",
     "load_source_stats",
     "natural_images",
@@ -79,15 +80,13 @@ def load_source_stats(model: str, image_size: int) -> SourceStats | None:
         return SourceStats.load(path)
 
 
-def imagenet_photos() -> list[np.ndarray]:
-    """foolbox's 20 ImageNet validation photos (uint8 RGB, 512 x 512), or ``[]`` without foolbox.
+def imagenet_photo_files() -> list[Path]:
+    """The JPEG files of foolbox's 20 ImageNet validation photos, or ``[]`` without foolbox.
 
     ``foolbox`` (MIT) ships them as test data (``foolbox/data/imagenet_NN_LABEL.jpg``,
-    one per listed ILSVRC-2012 class); they are read without importing foolbox (its
+    one per listed ILSVRC-2012 class); they are found without importing foolbox (its
     import needs eagerpy and a deep-learning framework), so ``pip install --no-deps
-    foolbox`` (or ``pedrank zoo install imagenet-photos``) is enough. They are the only
-    real ImageNet images available offline: the closest thing to the paper's source
-    sample (ImageNet validation images) for the ImageNet-trained models.
+    foolbox`` (or ``pedrank zoo install imagenet-photos``) is enough.
     """
     from pedrank.models.zoo._common import package_file
 
@@ -95,10 +94,22 @@ def imagenet_photos() -> list[np.ndarray]:
         folder = Path(package_file("foolbox", "data"))
     except (ModuleNotFoundError, FileNotFoundError):
         return []
+    return sorted(folder.glob("imagenet_*.jpg"))
+
+
+def imagenet_photos() -> list[np.ndarray]:
+    """foolbox's 20 ImageNet validation photos (uint8 RGB, 512 x 512), or ``[]`` without foolbox.
+
+    They are the only real ImageNet images available offline (:func:`imagenet_photo_files`):
+    the closest thing to the paper's source sample (ImageNet validation images) for the
+    ImageNet-trained models.
+    """
+    files = imagenet_photo_files()
+    if not files:
+        return []
     from PIL import Image
 
-    return [np.asarray(Image.open(f).convert("RGB"), dtype=np.uint8)
-            for f in sorted(folder.glob("imagenet_*.jpg"))]
+    return [np.asarray(Image.open(f).convert("RGB"), dtype=np.uint8) for f in files]
 
 
 def natural_images(imagenet: bool = True) -> list[np.ndarray]:

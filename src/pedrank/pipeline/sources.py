@@ -172,13 +172,17 @@ def _generic_sample(spec: Any, cache_dir: str | Path | None
             f"generic sample: {len(text)} English sentences")
     import importlib.util
 
-    from pedrank.models.source_samples import DEFAULT_CROPS_PER_IMAGE, natural_images
+    from pedrank.models.source_samples import (
+        DEFAULT_CROPS_PER_IMAGE,
+        imagenet_photo_files,
+        natural_images,
+    )
 
     if importlib.util.find_spec("skimage") is None:
         raise ImportError("the natural-image sample needs scikit-image: pip install scikit-image")
     side = min(int(spec.image_size or GENERIC_CROP_SIDE), GENERIC_CROP_SIDE)
-    # foolbox's ImageNet photos join the sample when foolbox is installed (natural_images)
-    imagenet = importlib.util.find_spec("foolbox") is not None
+    # foolbox's ImageNet photos join the sample when they are installed (natural_images)
+    imagenet = bool(imagenet_photo_files())
     sample_id = (f"natural-crops:v1:per={DEFAULT_CROPS_PER_IMAGE}:side={side}:seed=0"
                  + (":imagenet=foolbox" if imagenet else ""))
 
