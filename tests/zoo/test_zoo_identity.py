@@ -115,6 +115,10 @@ def test_input_size_is_resolved_in_one_place() -> None:
     assert get_entry("dinov2-vits14-focus").input_size(64) == 70  # 5 x 14-px patches
     assert get_entry("nsfwjs-inceptionv3").input_size(64) == 75  # the stem's minimum
     assert get_entry("nsfwjs-inceptionv3").input_size(128) == 128
+    inception = get_entry("nsfwjs-inceptionv3")
+    assert inception.preprocessing_at(64).size == 75
+    assert get_entry("clip-vit-b16-int8").preprocessing_at(64).size == 224
+    assert get_entry("all-minilm-l6-v2").preprocessing_at(64) is None
 
 
 def test_source_crops_are_made_at_the_size_the_model_runs(monkeypatch) -> None:

@@ -410,8 +410,7 @@ def _finetune_tensors(model: str, target: TargetData, cfg: MeasureConfig) -> tup
     split = entry.extra.get("finetune_split")
     if split is None:
         raise ValueError(f"zoo model {model!r} has no finetune_split")
-    size = entry.input_size(cfg.image_size)  # e.g. InceptionV3's 75-px minimum
-    pre = entry.preprocessing if size is None else entry.preprocessing.with_size(size)
+    pre = entry.preprocessing_at(cfg.image_size)  # e.g. InceptionV3's 75-px minimum
     frozen, top = split(entry.load(), cfg.ft_blocks)
     frozen.eval()
     inputs = target.pool_inputs
@@ -477,8 +476,7 @@ def _features(
     from pedrank.models.zoo import get_entry
 
     entry = get_entry(model)
-    size = entry.input_size(cfg.image_size) if target.kind == "vision" else None
-    pre = entry.preprocessing if size is None else entry.preprocessing.with_size(size)
+    pre = entry.preprocessing_at(cfg.image_size)  # text entries keep theirs
 
     def not_cached() -> Any:
         raise FeaturesNotCached(f"features of {model} on {target.name} are not cached yet")

@@ -197,8 +197,7 @@ def finetune(
     if split is None:
         raise ValueError(f"zoo model {model_name!r} does not support fine-tuning here")
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    size = entry.input_size(image_size)  # e.g. InceptionV3's 75-px minimum
-    pre = entry.preprocessing if size is None else entry.preprocessing.with_size(size)
+    pre = entry.preprocessing_at(image_size)  # e.g. InceptionV3's 75-px minimum
     classes, y_tr = np.unique(y_train, return_inverse=True)
     lookup = {c: i for i, c in enumerate(classes.tolist())}
     y_te = np.array([lookup.get(c, -1) for c in np.asarray(y_test).tolist()])

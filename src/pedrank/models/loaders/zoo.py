@@ -25,8 +25,7 @@ def resolve(
         return None
     check_kind(spec, entry.kind, kind)
     no_layer(spec, layer, "zoo models (their feature layer is fixed)")
-    size = entry.input_size(image_size)
-    pre = entry.preprocessing if size is None else entry.preprocessing.with_size(size)
+    pre = entry.preprocessing_at(image_size)
     return ModelSpec(
         spec=spec,
         name=entry.name,

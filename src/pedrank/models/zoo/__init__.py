@@ -183,6 +183,11 @@ class ZooEntry:
         step = int(self.extra.get("patch_multiple", 1))
         return max(-(-int(requested) // step) * step, int(self.extra.get("min_input_size", 1)))
 
+    def preprocessing_at(self, requested: int | None) -> Any:
+        """The entry's preprocessing resized as :meth:`input_size` says for ``requested`` px."""
+        size = self.input_size(requested)
+        return self.preprocessing if size is None else self.preprocessing.with_size(size)
+
     def is_available(self) -> bool:
         """Whether every required module is installed."""
         return not self.missing()
