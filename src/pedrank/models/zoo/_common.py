@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import math
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from pedrank.models.extract import ImagePreprocessing
 from pedrank.models.zoo import ZooEntry, register
 
 __all__ = ["MOBILENETV2_SETTINGS", "RUNTIMES", "ImageVariant", "OnnxGraph", "load_state_dict",
-           "package_file", "register_all", "wheel_entry"]
+           "package_file", "register_all", "tf_same_padding", "wheel_entry"]
 
 # Format -> the runtime packages its loader needs besides the model's own package.
 # For these formats the install hint installs the runtime with its dependencies and the
@@ -50,6 +51,24 @@ MOBILENETV2_SETTINGS = (
     (6, 160, 3, 2),
     (6, 320, 1, 1),
 )
+
+
+def tf_same_padding(size: tuple[int, int], kernel: tuple[int, int], stride: tuple[int, int],
+                    dilation: tuple[int, int] = (1, 1)) -> list[int]:
+    """``F.pad`` widths (left, right, top, bottom) of TensorFlow's ``padding="same"``.
+
+    ``size`` is (height, width). TensorFlow puts the odd pixel of the total padding at
+    the bottom/right; torch's symmetric ``Conv2d(padding=k // 2)`` would shift the
+    sampling grid by one pixel for stride 2 on an even size. Used by the Keras ports
+    (:mod:`._keras_h5`) and the tfjs graphs (:mod:`._tfjs`).
+    """
+    pads: list[int] = []
+    for axis in (1, 0):  # width first, as F.pad wants
+        out = math.ceil(size[axis] / stride[axis])
+        span = (kernel[axis] - 1) * dilation[axis] + 1
+        total = max((out - 1) * stride[axis] + span - size[axis], 0)
+        pads += [total // 2, total - total // 2]
+    return pads
 
 
 def package_file(module: str, *parts: str) -> str:

@@ -29,7 +29,6 @@ Recognition", ICLR 2015. Xie & Tu, "Holistically-Nested Edge Detection", ICCV 20
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,7 +38,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from pedrank.models.zoo._common import MOBILENETV2_SETTINGS
+from pedrank.models.zoo._common import MOBILENETV2_SETTINGS, tf_same_padding
 
 __all__ = [
     "HEDVGG16",
@@ -60,11 +59,7 @@ def tf_same_pad(x: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
     torch's ``Conv2d(padding=k//2)`` pads symmetrically: for stride 2 on an
     even size the two disagree by one pixel.
     """
-    pads = []
-    for size in (x.shape[-1], x.shape[-2]):  # F.pad order: last dim first
-        out = math.ceil(size / stride)
-        total = max((out - 1) * stride + kernel - size, 0)
-        pads += [total // 2, total - total // 2]
+    pads = tf_same_padding(tuple(x.shape[-2:]), (kernel, kernel), (stride, stride))
     if not any(pads):
         return x
     return F.pad(x, pads)
