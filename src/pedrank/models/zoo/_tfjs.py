@@ -39,6 +39,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from pedrank.models.zoo._common import tf_same_padding
+
 __all__ = ["KerasGraph", "read_js_literal", "read_layers_model"]
 
 # One JavaScript token of a minified object literal: a double-quoted string, the minifier's
@@ -176,21 +178,6 @@ def _pair(value: Any) -> tuple[int, int]:
     return (int(value), int(value)) if np.isscalar(value) else (int(value[0]), int(value[1]))
 
 
-def _same_padding(size: tuple[int, int], kernel: tuple[int, int], stride: tuple[int, int],
-                  dilation: tuple[int, int] = (1, 1)) -> list[int]:
-    """``F.pad`` widths (left, right, top, bottom) of TensorFlow's ``padding="same"``.
-
-    TensorFlow puts the odd pixel of the total padding at the bottom/right.
-    """
-    pads: list[int] = []
-    for axis in (1, 0):  # width first, as F.pad wants
-        out = math.ceil(size[axis] / stride[axis])
-        span = (kernel[axis] - 1) * dilation[axis] + 1
-        total = max((out - 1) * stride[axis] + span - size[axis], 0)
-        pads += [total // 2, total - total // 2]
-    return pads
-
-
 _ACTIVATIONS = {
     "linear": lambda x: x,
     "relu": F.relu,
@@ -233,7 +220,7 @@ class _Conv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.same:
-            x = F.pad(x, _same_padding(tuple(x.shape[-2:]), self.conv.kernel_size,
+            x = F.pad(x, tf_same_padding(tuple(x.shape[-2:]), self.conv.kernel_size,
                                        self.conv.stride, self.conv.dilation))
         return self.act(self.conv(x))
 
@@ -264,7 +251,7 @@ class _Pool(nn.Module):
         self.same, self.kind = cfg.get("padding", "valid") == "same", kind
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        pads = _same_padding(tuple(x.shape[-2:]), self.kernel, self.stride) if self.same else []
+        pads = tf_same_padding(tuple(x.shape[-2:]), self.kernel, self.stride) if self.same else []
         if self.kind == "max":
             x = F.pad(x, pads, value=-math.inf) if any(pads) else x
             return F.max_pool2d(x, self.kernel, self.stride)
@@ -329,6 +316,24 @@ def _flatten(x: torch.Tensor) -> torch.Tensor:
     return x.permute(0, 2, 3, 1).flatten(1)  # Keras flattens channels-last (H, W, C)
 
 
+def _add(*xs: torch.Tensor) -> torch.Tensor:
+    out = xs[0]
+    for x in xs[1:]:
+        out = out + x
+    return out
+
+
+# Weightless Keras layers: class name -> (config -> the function the layer applies).
+_WEIGHTLESS = {
+    "Activation": lambda cfg: _activation(cfg["activation"]),
+    "ReLU": _relu,
+    "ZeroPadding2D": _zero_pad,
+    "Concatenate": _concat,
+    "Add": lambda cfg: _add,
+    "Flatten": lambda cfg: _flatten,
+}
+
+
 def _layer(kind: str, cfg: dict[str, Any], w: dict[str, np.ndarray]) -> nn.Module:
     """The torch module of one Keras layer (``w``: its weights by variable name)."""
     if kind in ("Conv2D", "DepthwiseConv2D"):
@@ -343,17 +348,9 @@ def _layer(kind: str, cfg: dict[str, Any], w: dict[str, np.ndarray]) -> nn.Modul
         return _Dense(cfg, w)
     if kind == "Dropout":
         return nn.Dropout(float(cfg.get("rate", 0.0)))
-    ops = {
-        "Activation": lambda: _activation(cfg["activation"]),
-        "ReLU": lambda: _relu(cfg),
-        "ZeroPadding2D": lambda: _zero_pad(cfg),
-        "Concatenate": lambda: _concat(cfg),
-        "Add": lambda: lambda *xs: torch.stack(xs).sum(dim=0),
-        "Flatten": lambda: _flatten,
-    }
-    if kind not in ops:
+    if kind not in _WEIGHTLESS:
         raise ValueError(f"unsupported Keras layer {kind!r}")
-    return _Op(ops[kind]())
+    return _Op(_WEIGHTLESS[kind](cfg))
 
 
 class KerasGraph(nn.Module):
