@@ -373,25 +373,35 @@ class KerasGraph(nn.Module):
     def __init__(self, layers: list[dict[str, Any]], weights: dict[str, np.ndarray],
                  output: str | None = None, *, pool: bool = False) -> None:
         super().__init__()
-        self.output = output or layers[-1]["name"]
+        output = output or layers[-1]["name"]
         names = [layer["name"] for layer in layers]
-        if self.output not in names:
-            raise ValueError(f"no layer called {self.output!r} in the graph")
-        self.layers = nn.ModuleDict()
-        self.wiring: list[tuple[str, list[str]]] = []
-        for layer in layers[: names.index(self.output) + 1]:
+        if output not in names:
+            raise ValueError(f"no layer called {output!r} in the graph")
+        by_layer: dict[str, dict[str, np.ndarray]] = {}
+        for key, value in weights.items():  # "layer/variable", grouped once
+            layer_name, _, variable = key.partition("/")
+            by_layer.setdefault(layer_name, {})[variable] = value
+        modules: dict[str, nn.Module] = {}
+        wiring: list[tuple[str, list[str]]] = []
+        input_name = ""
+        for layer in layers[: names.index(output) + 1]:
             name, kind = layer["name"], layer["class_name"]
             if kind == "InputLayer":
-                self.input_name = name
+                input_name = name
                 continue
-            own = {k.split("/", 1)[1]: v for k, v in weights.items() if k.split("/", 1)[0] == name}
-            self.layers[name] = _layer(kind, layer["config"], own)
+            modules[name] = _layer(kind, layer["config"], by_layer.get(name, {}))
             inbound = layer["inbound_nodes"]
             if len(inbound) != 1:
                 raise ValueError(f"layer {name!r} is shared ({len(inbound)} calls): not supported")
-            self.wiring.append((name, [node[0] for node in inbound[0]]))
-        self.pool = pool
-        self._last_use = {src: i for i, (_, srcs) in enumerate(self.wiring) for src in srcs}
+            wiring.append((name, [node[0] for node in inbound[0]]))
+        self._assemble(modules, wiring, input_name, output, pool)
+
+    def _assemble(self, modules: dict[str, nn.Module], wiring: list[tuple[str, list[str]]],
+                  input_name: str, output: str, pool: bool) -> None:
+        """Set the graph's state: its layers, their wiring, where it starts and ends."""
+        self.layers = nn.ModuleDict(modules)
+        self.wiring, self.input_name, self.output, self.pool = wiring, input_name, output, pool
+        self._last_use = {src: i for i, (_, srcs) in enumerate(wiring) for src in srcs}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         values = {self.input_name: x}
@@ -426,7 +436,6 @@ class KerasGraph(nn.Module):
         """A graph over some of this graph's layers (shared modules)."""
         part = KerasGraph.__new__(KerasGraph)
         nn.Module.__init__(part)
-        part.layers = nn.ModuleDict({name: self.layers[name] for name, _ in wiring})
-        part.wiring, part.input_name, part.output, part.pool = wiring, input_name, output, pool
-        part._last_use = {src: i for i, (_, srcs) in enumerate(wiring) for src in srcs}
+        part._assemble({name: self.layers[name] for name, _ in wiring}, wiring, input_name,
+                       output, pool)
         return part
