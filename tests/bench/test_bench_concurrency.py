@@ -165,6 +165,32 @@ def _cell(key: str, run_id: int | None = None) -> CellResult:
                       input_hash="h", status="ok", score=0.5, run_id=run_id)
 
 
+def test_opening_a_new_store_waits_for_another_process_lock(tmp_path: Path):
+    # Regression (stop 19): two processes opening a new store at once failed with "not a
+    # readable pedrank results store (database is locked)": switching the journal to WAL
+    # never waits for a lock (SQLite skips the busy handler there). Here another process
+    # holds a write lock for half a second on a store still in rollback-journal mode.
+    path = tmp_path / "results.sqlite"
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import sqlite3, sys, time
+        con = sqlite3.connect({str(path)!r}, isolation_level=None)
+        con.execute("CREATE TABLE held(i)")
+        con.execute("BEGIN IMMEDIATE")
+        con.execute("INSERT INTO held VALUES (1)")
+        print("locked", flush=True)
+        time.sleep(0.5)
+        con.execute("COMMIT")
+    """)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with ResultStore(path) as store:  # waits for the lock instead of failing
+            mode = store._con.execute("PRAGMA journal_mode").fetchone()[0]
+        assert mode == "wal"
+    finally:
+        holder.wait(timeout=30)
+    assert holder.returncode == 0
+
+
 def test_claims_are_exclusive_and_released(tmp_path: Path):
     with ResultStore(tmp_path) as a, ResultStore(tmp_path) as b:
         ra = a.start_run(executor="serial", jobs=1, n_cells=3, n_skipped=0, config="{}")

@@ -175,6 +175,35 @@ def pid_alive(pid: int, start: str | None = None) -> bool:
     return True
 
 
+#: how long opening waits for another process's lock on the store (seconds)
+_OPEN_TIMEOUT_S = 60.0
+
+
+def _enable_wal(con: sqlite3.Connection, timeout: float) -> None:
+    """Switch ``con``'s database to WAL, waiting up to ``timeout`` s for other processes.
+
+    The journal mode is stored in the file, so a store that is already in WAL mode
+    is left alone. Switching needs an exclusive lock, and SQLite answers "database
+    is locked" at once instead of calling the busy handler while another connection
+    holds any lock on the file (two ``bench`` processes opening a new store at the
+    same moment), so the switch is retried here with a short back-off.
+    """
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while True:
+        try:
+            if con.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                con.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(2 * delay, 0.25)
+
+
 class StoreError(ValueError):
     """The results store cannot be opened or read; the message says the way out."""
 
@@ -213,11 +242,11 @@ class ResultStore:
 
     def _open(self, path: Path) -> None:
         # isolation_level=None: we open transactions explicitly, one per cell.
-        self._con = sqlite3.connect(path, timeout=60, isolation_level=None)
+        self._con = sqlite3.connect(path, timeout=_OPEN_TIMEOUT_S, isolation_level=None)
         self._con.row_factory = sqlite3.Row
         # WAL: readers (e.g. a report while a run is going) never block the
         # writer; synchronous=FULL makes each committed cell survive a crash.
-        self._con.execute("PRAGMA journal_mode=WAL")
+        _enable_wal(self._con, _OPEN_TIMEOUT_S)
         self._con.execute("PRAGMA synchronous=FULL")
         self._con.executescript(_SCHEMA)
         row = self._con.execute("SELECT value FROM meta WHERE name='schema_version'").fetchone()
