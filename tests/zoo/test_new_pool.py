@@ -217,3 +217,22 @@ def test_deeplab_segments_person_and_cat() -> None:
     assert np.bincount(cat.ravel(), minlength=21)[1:].argmax() + 1 == 8
     f = _features("deeplabv3-mnv2-voc", _photos()[:2])
     assert f.shape == (2, 256) and np.isfinite(f).all()
+
+
+def test_craft_finetune_split_composes_and_trains_the_last_convolutions() -> None:
+    """CRAFT's split: frozen VGG16-BN up to conv4_2, then conv4_3, conv5_1, conv5_2 (with
+    their batch norms), the final ReLU and pooling = the feature model."""
+    import torch
+
+    e = _entry("vgg16bn-craft")
+    net = e.load()
+    frozen, top = e.extra["finetune_split"](net, 3)
+    x = torch.rand(2, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(top(frozen(x)), net(x))
+    convs = [m for m in top.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [c.in_channels for c in convs] == [512, 512, 512]
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in top.modules()) == 3
+    assert not {id(p) for p in top.parameters()} & {id(p) for p in frozen.parameters()}
+    with pytest.raises(ValueError, match="n_blocks"):
+        e.extra["finetune_split"](net, 0)

