@@ -197,12 +197,43 @@ class CellStore:
 
     def add(self, record: dict[str, Any]) -> None:
         """Append one finished cell."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(record, sort_keys=True) + "\n"
-        with open(self.path, "a", encoding="utf-8") as fh:
-            fh.write(line)
-            fh.flush()
-            os.fsync(fh.fileno())
+        _append_line(self.path, record)
+
+    @property
+    def grid_path(self) -> Path:
+        """The fine-tuning grid points' side file (``cells.jsonl`` -> ``cells.grid.jsonl``)."""
+        return self.path.with_name(self.path.stem + ".grid.jsonl")
+
+    def grid_points(self, model: str, target: str, config: dict[str, Any]
+                    ) -> dict[tuple[float, float], float]:
+        """Validation accuracies ``{(lr, wd): val}`` of the grid points of one fine-tuning
+        pair measured under ``config`` (a grid search killed mid-way resumes from them)."""
+        out: dict[tuple[float, float], float] = {}
+        if not self.grid_path.exists():
+            return out
+        for line in self.grid_path.read_text(encoding="utf-8").splitlines():
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut short by a crash
+            if (rec["model"], rec["target"], rec["config"]) == (model, target, config):
+                out[(float(rec["lr"]), float(rec["wd"]))] = float(rec["val"])
+        return out
+
+    def add_grid_point(self, record: dict[str, Any]) -> None:
+        """Append one finished grid point (``model, target, config, lr, wd, val``)."""
+        _append_line(self.grid_path, record)
+
+
+def _append_line(path: Path, record: dict[str, Any]) -> None:
+    """Append ``record`` as one JSON line with one write + flush + fsync (a crash leaves at
+    most a truncated last line, which the readers skip)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps(record, sort_keys=True) + "\n"
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(line)
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 # --------------------------------------------------------------------------- protocols
@@ -649,15 +680,24 @@ def _finetune_pair(
     y = target.labels
     tr0, _ = split_positions(target, 0, cfg.test_size)
     fit_i, val_i = train_test_indices(y[tr0], 0.25, 0)
+    tag = cfg.tag("finetune")
+    measured = store.grid_points(model, target.name, tag)
 
     def evaluate(lr: float, wd: float) -> float:
+        if (lr, wd) in measured:  # measured by an earlier, interrupted run
+            return measured[(lr, wd)]
         t1 = time.perf_counter()
         acc = _ft_eval(top, dim, Z, y, tr0[fit_i], tr0[val_i], lr, wd, cfg, 0)
-        log(
-            f"[{target.name}] {model} finetune grid lr={lr:g} wd={wd:g}: val {acc:.4f} "
-            f"({time.perf_counter() - t1:.0f}s)"
-        )
+        dt = time.perf_counter() - t1
+        store.add_grid_point({"model": model, "target": target.name, "config": tag,
+                              "lr": lr, "wd": wd, "val": float(acc), "seconds": round(dt, 2)})
+        log(f"[{target.name}] {model} finetune grid lr={lr:g} wd={wd:g}: val {acc:.4f} "
+            f"({dt:.0f}s)")
         return acc
+
+    if measured:
+        log(f"[{target.name}] {model} finetune grid: {len(measured)} points from "
+            f"{store.grid_path.name}")
 
     grid = search_grid(evaluate, cfg.ft_lrs, cfg.ft_wds, cfg.ft_max_extend)
     log(
