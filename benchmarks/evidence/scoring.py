@@ -101,8 +101,9 @@ def scoring_sample(name: str) -> Sample:
 
 
 def source_stats(model: str, size: int):
-    """Source statistics from the offline crops (without the ImageNet photos) at the size
-    the model runs at for ``size`` px, and their description."""
+    """Source statistics from the offline sample (crops of the scikit-image/-learn photos
+    and foolbox's 20 ImageNet photos) at the size the model runs at for ``size`` px, and
+    their description."""
     from pedrank.models.source_samples import compute_source_stats
     from pedrank.models.zoo import get_entry
 
@@ -114,13 +115,14 @@ def source_stats(model: str, size: int):
     size = entry.input_size(size) or entry.preprocessing.size
     from pedrank.models.extract import default_cache_dir
 
-    # The evidence's sample, pinned: crops of the scikit-image/-learn photos only, without
-    # foolbox's ImageNet photos (which the packaged statistics include since stop 18), so
-    # that every score in scores.jsonl was made with the same kind of sample. Crops'
-    # features are cached like any extraction (a rerun does not recompute them).
+    # The evidence's sample, pinned to the packaged statistics' kind: crops of the
+    # scikit-image/-learn photos plus foolbox's ImageNet photos (the best real sample
+    # available offline; the scores up to stop 18 used the crops only and were rescored in
+    # stop 19). Crops' features are cached like any extraction (a rerun does not
+    # recompute them).
     stats_ = compute_source_stats(model, image_size=size, cache_dir=default_cache_dir(),
-                                  imagenet=False)
-    return stats_, f"natural-image crops (no ImageNet photos) computed, {size} px"
+                                  imagenet=True)
+    return stats_, f"natural-image crops and ImageNet photos computed, {size} px"
 
 
 def load_jsonl(path: Path) -> list[dict]:
@@ -185,6 +187,38 @@ class Scorer:
         if model not in self.sources:
             self.sources[model] = source_stats(model, CFG.image_size)
         return self.features[key], s.labels, self.sources[model][0]
+
+
+def _prefetch_model(model: str, targets: list[str]) -> tuple[str, float]:
+    """Extract ``model``'s features on ``targets`` and its source sample into the cache
+    (one worker process's task); returns ``(model, wall seconds)``."""
+    t0 = time.perf_counter()
+    sc = Scorer(extract=True)
+    for target in targets:
+        sc.data(target, model)
+    return model, time.perf_counter() - t0
+
+
+def prefetch(pairs: dict[str, list[str]], jobs: int) -> None:
+    """Fill the feature cache for every vision pair in ``jobs`` processes, one model per
+    task (a fresh machine's extraction is most of a rescoring's time, and one process
+    leaves a core idle while it loads and preprocesses). Text pools are small and are
+    extracted by the scoring pass itself."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from pedrank.models.zoo import get_entry
+
+    by_model: dict[str, list[str]] = {}
+    for target, models in pairs.items():
+        for model in models:
+            if get_entry(model).kind == "vision":
+                by_model.setdefault(model, []).append(target)
+    # a fresh worker per model: a model's weights and graph are freed with its process
+    with ProcessPoolExecutor(jobs, max_tasks_per_child=1) as pool:
+        futs = [pool.submit(_prefetch_model, m, ts) for m, ts in sorted(by_model.items())]
+        for fut in as_completed(futs):
+            model, wall = fut.result()
+            print(f"prefetched {model}: {wall:.0f} s", flush=True)
 
 
 def _append(path: Path, rec: dict) -> None:
@@ -288,7 +322,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--extract", action="store_true",
                    help="extract image features that are not cached (by default a pair whose "
                         "features are missing waits for the ground-truth job to extract them)")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="with --extract: fill the feature cache in this many processes "
+                        "first (one model per task)")
     args = p.parse_args(argv)
+    if args.extract and args.jobs > 1:
+        prefetch(eligible(args.cells, args.min_seeds, args.min_models), args.jobs)
     sc = Scorer(extract=args.extract)
     if args.points_only:
         pairs = eligible(args.cells, args.min_seeds, args.min_models)
