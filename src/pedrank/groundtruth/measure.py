@@ -40,7 +40,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -184,16 +184,8 @@ class CellStore:
 
     def load(self) -> dict[str, dict[str, Any]]:
         """All finished cells, by :func:`cell_key`."""
-        out: dict[str, dict[str, Any]] = {}
-        if not self.path.exists():
-            return out
-        for line in self.path.read_text(encoding="utf-8").splitlines():
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a line cut short by a crash
-            out[cell_key(rec["model"], rec["target"], rec["protocol"], rec["seed"])] = rec
-        return out
+        return {cell_key(r["model"], r["target"], r["protocol"], r["seed"]): r
+                for r in _read_lines(self.path)}
 
     def add(self, record: dict[str, Any]) -> None:
         """Append one finished cell."""
@@ -208,21 +200,25 @@ class CellStore:
                     ) -> dict[tuple[float, float], float]:
         """Validation accuracies ``{(lr, wd): val}`` of the grid points of one fine-tuning
         pair measured under ``config`` (a grid search killed mid-way resumes from them)."""
-        out: dict[tuple[float, float], float] = {}
-        if not self.grid_path.exists():
-            return out
-        for line in self.grid_path.read_text(encoding="utf-8").splitlines():
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a line cut short by a crash
-            if (rec["model"], rec["target"], rec["config"]) == (model, target, config):
-                out[(float(rec["lr"]), float(rec["wd"]))] = float(rec["val"])
-        return out
+        return {(float(r["lr"]), float(r["wd"])): float(r["val"])
+                for r in _read_lines(self.grid_path)
+                if (r["model"], r["target"], r["config"]) == (model, target, config)}
 
     def add_grid_point(self, record: dict[str, Any]) -> None:
         """Append one finished grid point (``model, target, config, lr, wd, val``)."""
         _append_line(self.grid_path, record)
+
+
+def _read_lines(path: Path) -> Iterator[dict[str, Any]]:
+    """The records of a JSON-lines file (none if it is missing; a line cut short by a
+    crash is skipped)."""
+    if not path.exists():
+        return
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            yield json.loads(line)
+        except json.JSONDecodeError:
+            continue
 
 
 def _append_line(path: Path, record: dict[str, Any]) -> None:
