@@ -17,7 +17,7 @@ import dataclasses
 import importlib.util
 import math
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -51,6 +51,18 @@ MOBILENETV2_SETTINGS = (
     (6, 160, 3, 2),
     (6, 320, 1, 1),
 )
+
+
+def cut_before_last_convs(layers: Sequence[Any], n_blocks: int) -> int:
+    """Index in the flat forward list ``layers`` of the ``n_blocks``-th convolution from the
+    end: ``layers[:cut]`` is a fine-tuning split's frozen bottom, ``layers[cut:]`` its
+    trainable top (the VGG16 splits' ``finetune_split``)."""
+    from torch import nn
+
+    convs_at = [i for i, layer in enumerate(layers) if isinstance(layer, nn.Conv2d)]
+    if not 0 < int(n_blocks) < len(convs_at):
+        raise ValueError(f"n_blocks must be in 1..{len(convs_at) - 1}; got {n_blocks}")
+    return convs_at[-int(n_blocks)]
 
 
 def tf_same_padding(size: tuple[int, int], kernel: tuple[int, int], stride: tuple[int, int],

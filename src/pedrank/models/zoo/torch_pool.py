@@ -29,6 +29,7 @@ from typing import Any
 from pedrank.models.extract import ImagePreprocessing
 from pedrank.models.zoo._common import (
     MOBILENETV2_SETTINGS,
+    cut_before_last_convs,
     load_state_dict,
     package_file,
     register_all,
@@ -205,10 +206,7 @@ def _craft_split(net: Any, n_blocks: int) -> tuple[Any, Any]:
     from torch import nn
 
     layers = list(net.body)
-    convs_at = [i for i, layer in enumerate(layers) if isinstance(layer, nn.Conv2d)]
-    if not 0 < int(n_blocks) < len(convs_at):
-        raise ValueError(f"n_blocks must be in 1..{len(convs_at) - 1}; got {n_blocks}")
-    cut = convs_at[-int(n_blocks)]
+    cut = cut_before_last_convs(layers, n_blocks)
 
     class Top(nn.Module):
         def __init__(self) -> None:
